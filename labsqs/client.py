@@ -1,0 +1,134 @@
+"""The one place a boto3 SQS client is built.
+
+An SQS *endpoint* is the HTTP address your SDK talks to. On real AWS it is regional
+(``https://sqs.us-east-1.amazonaws.com``); in the lab it is a local engine on your laptop
+(``http://127.0.0.1:4566``, LocalStack). Everything else — the API, the requests, the answers — is the
+same, which is why code written against the lab runs unchanged against AWS.
+
+Where the endpoint comes from, first match wins:
+
+1. the ``endpoint=`` argument,
+2. the ``LABSQS_ENDPOINT`` environment variable (any running SQS-compatible endpoint),
+3. the engine the lab started (``labsqs up`` records it),
+4. ``http://127.0.0.1:4566``.
+
+Local engines get dummy credentials (``test``/``test``): the lab never reads your AWS credentials unless
+the engine is ``aws`` *and* you opted in (``LABSQS_ALLOW_AWS=1`` or ``allow_aws=True``).
+
+The client uses botocore's ``standard`` retry mode, a short connect timeout (a dead endpoint is reported
+within ~3 s as :class:`~labsqs.errors.EndpointUnavailable`, naming the endpoint and ``labsqs up``), and a
+read timeout above the 20 s long poll, so a long poll is never cut short by the client.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import TYPE_CHECKING, Any
+
+import boto3
+from botocore.config import Config
+from botocore.exceptions import (
+    ConnectionClosedError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+)
+
+from labsqs import engine as _engine
+from labsqs.errors import AwsNotAllowed, EndpointUnavailable
+
+if TYPE_CHECKING:
+    from mypy_boto3_sqs import SQSClient
+
+DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
+DEFAULT_REGION = "us-east-1"
+LOCAL_ACCESS_KEY = "test"  # LocalStack and moto accept any key; "test" is their convention
+LOCAL_SECRET_KEY = "test"
+MAX_WAIT_TIME_SECONDS = 20  # SQS's long-poll ceiling
+READ_TIMEOUT_SECONDS = MAX_WAIT_TIME_SECONDS + 10
+CONNECT_TIMEOUT_SECONDS = 1.0
+DEFAULT_POOL_CONNECTIONS = 50  # enough for the consumer's workers and Locust users sharing one client
+
+_UNAVAILABLE = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
+
+
+def aws_allowed(allow_aws: bool | None = None) -> bool:
+    """True when the user opted in to real AWS (argument, or ``LABSQS_ALLOW_AWS=1``)."""
+    if allow_aws is not None:
+        return allow_aws
+    return os.environ.get("LABSQS_ALLOW_AWS", "").lower() in {"1", "true", "yes"}
+
+
+def resolve_endpoint(endpoint: str | None = None) -> str | None:
+    """The endpoint URL the lab talks to, or ``None`` for real AWS (see the module doc for the order)."""
+    if endpoint:
+        return endpoint.rstrip("/")
+    env = os.environ.get("LABSQS_ENDPOINT")
+    if env:
+        return env.rstrip("/")
+    state = _engine.current()
+    if state is not None:
+        return state.endpoint
+    if _engine.engine_name() == "aws":
+        return None
+    return DEFAULT_ENDPOINT
+
+
+def _raise_unavailable(endpoint: str | None, **kwargs: Any) -> None:
+    exc = kwargs.get("exception")
+    if isinstance(exc, _UNAVAILABLE):
+        where = endpoint or "the AWS regional endpoint"
+        raise EndpointUnavailable(
+            f"no SQS endpoint answers at {where}",
+            hint="start one with `labsqs up` (or set LABSQS_ENDPOINT to a running endpoint)",
+            code=type(exc).__name__,
+        ) from exc
+
+
+def sqs_client(
+    endpoint: str | None = None,
+    *,
+    region: str | None = None,
+    max_pool_connections: int = DEFAULT_POOL_CONNECTIONS,
+    allow_aws: bool | None = None,
+    read_timeout: float = READ_TIMEOUT_SECONDS,
+) -> SQSClient:
+    """Build a boto3 SQS client for the lab's endpoint (or real AWS, with the opt-in).
+
+    >>> sqs = sqs_client()                       # the running lab engine
+    >>> sqs = sqs_client("http://127.0.0.1:4566")  # any endpoint
+    """
+    url = resolve_endpoint(endpoint)
+    local = url is not None
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 2 if local else 5},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS if local else 5,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
+        tcp_keepalive=True,
+    )
+    if local:
+        client = boto3.session.Session().client(
+            "sqs",
+            endpoint_url=url,
+            region_name=region or os.environ.get("LABSQS_REGION", DEFAULT_REGION),
+            aws_access_key_id=LOCAL_ACCESS_KEY,
+            aws_secret_access_key=LOCAL_SECRET_KEY,
+            config=config,
+        )
+    else:
+        if not aws_allowed(allow_aws):
+            raise AwsNotAllowed(
+                "the `aws` engine talks to real AWS and bills your account",
+                hint="opt in explicitly with LABSQS_ALLOW_AWS=1 (or allow_aws=True), "
+                "or use a local engine: `labsqs up`",
+            )
+        client = boto3.session.Session().client("sqs", region_name=region, config=config)
+    client.meta.events.register(
+        "after-call-error.sqs.*", lambda **kw: _raise_unavailable(url, **kw)
+    )
+    return client
+
+
+def client_endpoint(sqs: SQSClient) -> str:
+    """The endpoint URL a client talks to (for messages and reports)."""
+    return str(sqs.meta.endpoint_url)

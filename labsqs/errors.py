@@ -1,0 +1,97 @@
+"""Errors of the lab: one root, one subclass per condition, each saying what to do next.
+
+SQS itself answers with an error *code* (``AWS.SimpleQueueService.NonExistentQueue``,
+``InvalidParameterValue``, ``BatchEntryIdsNotDistinct`` ...). The lab keeps that code on the error
+(``err.code``) so a learner can look it up, and adds a sentence a person can act on (``err.hint``).
+
+Everything the lab raises on purpose is a :class:`LabSqsError`; catch that one class at a boundary
+(the CLI, a notebook cell) and print it.
+"""
+
+from __future__ import annotations
+
+
+class LabSqsError(Exception):
+    """Root of every error the lab raises on purpose."""
+
+    def __init__(self, message: str, *, code: str | None = None, hint: str | None = None) -> None:
+        self.message = message
+        self.code = code
+        self.hint = hint
+        text = message
+        if hint:
+            text = f"{text} — {hint}"
+        if code:
+            text = f"{text} [{code}]"
+        super().__init__(text)
+
+
+# --- engine and endpoint -------------------------------------------------------------------------
+class EngineError(LabSqsError):
+    """An engine could not be installed, started, stopped or found."""
+
+
+class UnknownEngine(EngineError):
+    """The engine name is not one the lab knows."""
+
+
+class PythonNotFound(EngineError):
+    """No Python >= 3.13 for the LocalStack engine."""
+
+
+class PortInUse(EngineError):
+    """The engine's port is taken by a process that is not the lab's engine."""
+
+
+class EndpointUnavailable(LabSqsError):
+    """Nothing answers at the SQS endpoint (connection refused, timed out)."""
+
+
+class AwsNotAllowed(LabSqsError):
+    """The real-AWS engine was asked for without the explicit opt-in."""
+
+
+# --- queues --------------------------------------------------------------------------------------
+class InvalidQueueName(LabSqsError):
+    """A queue name breaks SQS's naming rules."""
+
+
+class InvalidAttribute(LabSqsError):
+    """A queue attribute is out of range or malformed."""
+
+
+class QueueNotFound(LabSqsError):
+    """The queue does not exist on this endpoint."""
+
+
+class QueueAttributesMismatch(LabSqsError):
+    """The queue exists with attributes other than the ones asked for."""
+
+
+class RedriveError(LabSqsError):
+    """A redrive (DLQ) configuration or move task is invalid."""
+
+
+# --- messages ------------------------------------------------------------------------------------
+class InvalidMessage(LabSqsError):
+    """A message body or attribute cannot be sent as it is."""
+
+
+class MessageTooLarge(InvalidMessage):
+    """A message (body + attributes, in UTF-8 bytes) exceeds the queue's maximum size."""
+
+
+class FifoError(InvalidMessage):
+    """A FIFO rule is broken (no MessageGroupId, no deduplication id, ...)."""
+
+
+class BatchError(LabSqsError):
+    """A batch request is malformed (too many entries, duplicate ids, too large)."""
+
+
+class ReceiptHandleError(LabSqsError):
+    """A receipt handle is invalid, expired, or from another queue."""
+
+
+class ConfirmationRequired(LabSqsError):
+    """A destructive operation (purge) was asked for without confirmation."""

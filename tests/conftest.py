@@ -1,0 +1,73 @@
+"""Shared fixtures.
+
+- ``engine_state`` / ``sqs``: the real engine, started by ``labsqs up`` (reused when already running,
+  as under ``make test``), and a client for it. Tests using them are integration tests.
+- ``moto_sqs``: an in-process moto ``mock_aws`` client, for fast unit tests.
+- ``queue_name`` / ``make_queue``: unique queue names (tests may run against a shared engine), and queues
+  deleted after the test.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+
+import boto3
+import pytest
+
+from labsqs import engine
+from labsqs.client import sqs_client
+
+
+@pytest.fixture(scope="session")
+def engine_state() -> engine.EngineState:
+    return engine.up(progress=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def sqs(engine_state: engine.EngineState):
+    return sqs_client(engine_state.endpoint)
+
+
+@pytest.fixture
+def moto_sqs(monkeypatch: pytest.MonkeyPatch):
+    from moto import mock_aws
+
+    for var in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(var, raising=False)
+    with mock_aws():
+        yield boto3.client(
+            "sqs", region_name="us-east-1", aws_access_key_id="test", aws_secret_access_key="test"
+        )
+
+
+@pytest.fixture
+def queue_name() -> Callable[[str], str]:
+    """``queue_name("orders")`` → ``t-1a2b3c4d-orders`` (unique per call)."""
+
+    def make(stem: str = "q", fifo: bool = False) -> str:
+        name = f"t-{uuid.uuid4().hex[:8]}-{stem}"
+        return f"{name}.fifo" if fifo else name
+
+    return make
+
+
+@pytest.fixture
+def make_queue(sqs, queue_name) -> Iterator[Callable[..., str]]:
+    """Create a raw queue on the real engine (deleted after the test); returns its URL."""
+    created: list[str] = []
+
+    def make(stem: str = "q", fifo: bool = False, **attributes: str) -> str:
+        attrs = {k: str(v) for k, v in attributes.items()}
+        if fifo:
+            attrs.setdefault("FifoQueue", "true")
+        url = sqs.create_queue(QueueName=queue_name(stem, fifo), Attributes=attrs)["QueueUrl"]
+        created.append(url)
+        return url
+
+    yield make
+    for url in created:
+        try:
+            sqs.delete_queue(QueueUrl=url)
+        except Exception:  # noqa: BLE001 - the test may have deleted it already
+            pass
