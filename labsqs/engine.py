@@ -396,7 +396,7 @@ def _wait_ready(
 
 
 def _start_localstack(home: Path, host: str, port: int, services: str, progress: Progress) -> EngineState:
-    python = ensure_localstack_env(home, progress)
+    python = ensure_localstack_env(None, progress)  # one engine environment per lab, whatever the port
     log = home / f"engine-localstack-{port}.log"
     log.write_text("")
     endpoint = f"http://{host}:{port}"
@@ -499,7 +499,13 @@ def up(
         )
     t0 = time.monotonic()
     if name == "localstack":
-        state = _start_localstack(home, host, port, services, progress)
+        try:
+            state = _start_localstack(home, host, port, services, progress)
+        except PythonNotFound as exc:
+            if engine is not None or os.environ.get("LABSQS_ENGINE"):
+                raise  # the user asked for LocalStack: say why it cannot run
+            progress(f"warning: {exc.message}; falling back to the moto engine")
+            state = _start_moto(home, host, port, progress)
     elif name == "moto":
         state = _start_moto(home, host, port, progress)
     else:
@@ -587,8 +593,10 @@ def status(*, port: int | None = None, home: Path | None = None, endpoint: str |
     state = current(port, home) if endpoint is None and not os.environ.get("LABSQS_ENDPOINT") else None
     url = state.endpoint if state else resolve_endpoint(endpoint)
     if url is not None and not _sqs_answers(url):
-        return Status(state.engine if state else "?", url, state.version if state else "?",
-                      state.uptime_seconds if state else None, state.pid if state else None, False, ())  # fmt: skip
+        return Status(
+            state.engine if state else "?", url, state.version if state else "?",
+            state.uptime_seconds if state else None, state.pid if state else None, False, (),
+        )  # fmt: skip
     sqs = sqs_client(url)
     depths = []
     for queue_url in sqs.list_queues().get("QueueUrls", []):
