@@ -56,6 +56,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
         sys.executable, "-m", "jupyter", "lab", "--no-browser", f"--ip={engine.DEFAULT_HOST}",
         f"--port={args.jupyter_port}", f"--ServerApp.root_dir={notebooks}",
     ]  # fmt: skip
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        cmd.append("--allow-root")  # containers and CI machines often run as root
+    env.setdefault("JUPYTER_RUNTIME_DIR", str(engine.lab_home() / "jupyter-runtime"))
     print(f"starting JupyterLab on {engine.DEFAULT_HOST}:{args.jupyter_port} with {notebooks} open")
     print("its URL with the token follows; Ctrl-C stops JupyterLab and the engine")
     jupyter = subprocess.Popen(cmd, env=env, start_new_session=True)
@@ -71,7 +74,9 @@ def cmd_lab(args: argparse.Namespace) -> int:
                 jupyter.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(jupyter.pid, signal.SIGKILL)
-        if not state.reused:
+        if state.reused:
+            print(f"the {state.engine} engine was running before `labsqs lab`: left running (`labsqs down` stops it)")
+        else:
             engine.down(port=state.port)
 
 

@@ -1,0 +1,59 @@
+"""`labsqs lab` (what `make lab` runs): engine + JupyterLab on loopback, Ctrl-C stops both."""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from labsqs import engine
+
+LABSQS = str(Path(sys.executable).with_name("labsqs"))
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_path):
+    # GIVEN free ports and a fresh lab folder (moto engine: no second LocalStack install needed here)
+    sqs_port, jupyter_port = _free_port(), _free_port()
+    env = dict(os.environ, LABSQS_HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"))
+    env.pop("LABSQS_ENDPOINT", None)
+    proc = subprocess.Popen(
+        [LABSQS, "lab", "--engine", "moto", "--port", str(sqs_port), "--jupyter-port", str(jupyter_port)],
+        env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+    )  # fmt: skip
+    lines: list[str] = []
+    try:
+        # WHEN it is up THEN it printed the URL with its token, and both servers listen on loopback only
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline:
+            line = proc.stdout.readline()
+            lines.append(line)
+            if re.search(rf"http://127\.0\.0\.1:{jupyter_port}/lab\?token=\w+", line):
+                break
+        else:
+            raise AssertionError("no JupyterLab URL printed:\n" + "".join(lines[-20:]))
+        while not engine.listening_addresses(jupyter_port) and time.monotonic() < deadline:
+            time.sleep(0.1)  # the URL is printed just before the socket shows in /proc/net/tcp
+        assert engine.listening_addresses(jupyter_port) == {"127.0.0.1"}, "".join(lines)
+        assert engine.listening_addresses(sqs_port) == {"127.0.0.1"}
+        state = engine.current(sqs_port, tmp_path)
+        assert state is not None and engine.pid_alive(state.pid)
+    finally:
+        # WHEN the user presses Ctrl-C
+        os.killpg(proc.pid, signal.SIGINT)
+        rc = proc.wait(timeout=60)
+    # THEN both are gone: no listening port, no engine process
+    assert rc == 0
+    assert engine.listening_addresses(jupyter_port) == set()
+    assert engine.listening_addresses(sqs_port) == set()
+    assert not engine.pid_alive(state.pid)
