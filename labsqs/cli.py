@@ -75,7 +75,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
             except subprocess.TimeoutExpired:
                 os.killpg(jupyter.pid, signal.SIGKILL)
         if state.reused:
-            print(f"the {state.engine} engine was running before `labsqs lab`: left running (`labsqs down` stops it)")
+            print(f"the {state.engine} engine ran before `labsqs lab`: left running (`labsqs down` stops it)")
         else:
             engine.down(port=state.port)
 
