@@ -95,3 +95,8 @@ class ReceiptHandleError(LabSqsError):
 
 class ConfirmationRequired(LabSqsError):
     """A destructive operation (purge) was asked for without confirmation."""
+
+
+# --- consumer and trigger ------------------------------------------------------------------------
+class InvalidConsumerOption(LabSqsError):
+    """A consumer or trigger option is out of range (workers, wait time, batch size, visibility)."""
