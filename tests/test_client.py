@@ -34,7 +34,7 @@ def test_default_endpoint_is_loopback_4566(monkeypatch, tmp_path):
 
 def test_local_client_never_uses_the_users_aws_credentials(monkeypatch):
     # GIVEN real-looking AWS credentials in the environment
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIAUSERSREALKEY0000")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "user-real-key-id")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "user-secret")
     # WHEN the lab builds a client for a local endpoint
     sqs = lc.sqs_client("http://127.0.0.1:4566")
