@@ -100,3 +100,7 @@ class ConfirmationRequired(LabSqsError):
 # --- consumer and trigger ------------------------------------------------------------------------
 class InvalidConsumerOption(LabSqsError):
     """A consumer or trigger option is out of range (workers, wait time, batch size, visibility)."""
+
+
+class PurgeInProgress(LabSqsError):
+    """A queue was purged less than 60 seconds ago; SQS allows one PurgeQueue per queue per 60 s."""
