@@ -265,7 +265,7 @@ def _receive_all(
             MessageSystemAttributeNames=["All"],
             MessageAttributeNames=["All"],
         )
-        messages = answer.get("Messages", [])
+        messages: list[dict[str, Any]] = [dict(m) for m in answer.get("Messages", [])]
         for message in messages:
             handles.append(message["ReceiptHandle"])
             seen.setdefault(message["MessageId"], message)
@@ -434,13 +434,14 @@ def _task_error(exc: ClientError, plan: _Plan) -> RedriveError:
 
 
 def _current_task(sqs: SQSClient, source_arn: str, handle: str) -> dict[str, Any] | None:
-    results = sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10).get("Results", [])
+    answer = sqs.list_message_move_tasks(SourceArn=source_arn, MaxResults=10)
+    results: list[dict[str, Any]] = [dict(t) for t in answer.get("Results", [])]
     for task in results:
         if task.get("TaskHandle") == handle:
-            return dict(task)
+            return task
     if not results:
         return None
-    return dict(max(results, key=lambda t: t.get("StartedTimestamp", 0)))
+    return max(results, key=lambda t: int(t.get("StartedTimestamp", 0)))
 
 
 def _run_move_task(
@@ -578,7 +579,7 @@ def _run_fallback(
                 MessageSystemAttributeNames=["All"],
                 MessageAttributeNames=["All"],
             )
-            messages = answer.get("Messages", [])
+            messages: list[dict[str, Any]] = [dict(m) for m in answer.get("Messages", [])]
             if not messages:
                 if wait:
                     break
