@@ -104,3 +104,12 @@ class InvalidConsumerOption(LabSqsError):
 
 class PurgeInProgress(LabSqsError):
     """A queue was purged less than 60 seconds ago; SQS allows one PurgeQueue per queue per 60 s."""
+
+
+# --- load tests and benchmarks -------------------------------------------------------------------
+class InvalidLoadOption(LabSqsError):
+    """A load-test or bench option is out of range or malformed (batch size, distribution, matrix)."""
+
+
+class AwsCostsNotAcknowledged(AwsNotAllowed):
+    """A load run against real AWS was asked for without ``--i-understand-aws-costs``."""
