@@ -113,3 +113,7 @@ class InvalidLoadOption(LabSqsError):
 
 class AwsCostsNotAcknowledged(AwsNotAllowed):
     """A load run against real AWS was asked for without ``--i-understand-aws-costs``."""
+
+
+class LoadRunFailed(LabSqsError):
+    """A Locust run of ``labsqs bench`` did not start or ended abnormally (see its log)."""
