@@ -49,11 +49,14 @@ import pandas as pd
 from botocore.exceptions import ClientError
 
 from labsqs.errors import ConfirmationRequired, PurgeInProgress, QueueNotFound, RedriveError
+from labsqs.queues import NON_EXISTENT_QUEUE_CODES, queue_url
 
 if TYPE_CHECKING:
     import argparse
 
     from mypy_boto3_sqs import SQSClient
+
+    from labsqs.queues import Queue
 
 Progress = Callable[[str], None]
 InspectMethod = Literal["auto", "peek", "receive+release"]
@@ -82,7 +85,7 @@ INSPECT_COLUMNS = [
     "first_receive_at", "source_arn", "source_queue", "visible", "message_attributes", "attributes",
 ]  # fmt: skip
 
-_NOT_FOUND_CODES = {"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"}
+_NOT_FOUND_CODES = NON_EXISTENT_QUEUE_CODES
 _UNSUPPORTED_CODES = {"NotImplemented", "UnsupportedOperation", "InvalidAction", "InternalFailure", "500"}
 
 
@@ -124,27 +127,6 @@ def _http_status(exc: ClientError) -> int:
     return int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode", 0) or 0)
 
 
-def queue_url(queue: Any, *, sqs: SQSClient | None = None) -> str:
-    """The URL of ``queue``: a ``labsqs.queues.Queue`` (its ``.url``), a queue URL, or a queue name."""
-    url = getattr(queue, "url", None)
-    if isinstance(url, str) and url:
-        return url
-    if not isinstance(queue, str) or not queue:
-        raise QueueNotFound(f"{queue!r} is not a queue", hint="pass a Queue, a queue URL or a queue name")
-    if queue.startswith(("http://", "https://")):
-        return queue
-    try:
-        return _client(sqs).get_queue_url(QueueName=queue)["QueueUrl"]
-    except ClientError as exc:
-        if _error_code(exc) in _NOT_FOUND_CODES:
-            raise QueueNotFound(
-                f"no queue named {queue!r} on this endpoint",
-                hint="check the name with `labsqs status`",
-                code=_error_code(exc),
-            ) from exc
-        raise
-
-
 def queue_name(url: str) -> str:
     """The queue's name, the last segment of its URL or ARN."""
     return url.rstrip("/").rsplit("/", 1)[-1].rsplit(":", 1)[-1]
@@ -180,7 +162,7 @@ def _dead_letter_sources(sqs: SQSClient, url: str) -> list[str]:
         kwargs["NextToken"] = token
 
 
-def peek_messages(queue: Any, *, sqs: SQSClient | None = None) -> list[dict[str, Any]] | None:
+def peek_messages(queue: Queue | str, *, sqs: SQSClient | None = None) -> list[dict[str, Any]] | None:
     """Every message of ``queue`` (visible, in flight and delayed) with no side effect, or ``None``.
 
     Uses LocalStack's developer endpoint ``POST {endpoint}/_aws/sqs/messages?ShowInvisible=true&
@@ -285,7 +267,7 @@ def _release(sqs: SQSClient, url: str, handles: Sequence[str]) -> None:
 
 
 def inspect(
-    dlq: Any,
+    dlq: Queue | str,
     *,
     sqs: SQSClient | None = None,
     limit: int = DEFAULT_INSPECT_LIMIT,
@@ -361,7 +343,7 @@ class _Plan:
     destination_arn: str | None
 
 
-def _plan(sqs: SQSClient, dlq: Any, destination: Any) -> _Plan:
+def _plan(sqs: SQSClient, dlq: Queue | str, destination: Queue | str | None) -> _Plan:
     """Validate a redrive before any message moves."""
     url = queue_url(dlq, sqs=sqs)
     attrs = _attributes(sqs, url)
@@ -613,9 +595,9 @@ def _run_fallback(
 
 
 def redrive(
-    dlq: Any,
+    dlq: Queue | str,
     *,
-    destination: Any = None,
+    destination: Queue | str | None = None,
     sqs: SQSClient | None = None,
     max_messages_per_second: int | None = None,
     progress: Progress = print,
@@ -648,6 +630,11 @@ def redrive(
         raise ValueError(f"timeout_seconds must be > 0, got {timeout_seconds}")
     sqs = _client(sqs)
     plan = _plan(sqs, dlq, destination)
+    if plan.fifo and plan.destination_url is None:
+        progress(
+            "note: a FIFO source drops a redriven message as a duplicate when its deduplication id is less "
+            "than 5 minutes old (see the labsqs.dlq module notes)"
+        )
     if method != "fallback":
         try:
             return _run_move_task(sqs, plan, max_messages_per_second, progress, timeout_seconds)
@@ -692,7 +679,7 @@ def _depth(attrs: dict[str, str]) -> tuple[int, int, int]:
     )
 
 
-def purge(queue: Any, *, confirm: bool = False, sqs: SQSClient | None = None) -> int:
+def purge(queue: Queue | str, *, confirm: bool = False, sqs: SQSClient | None = None) -> int:
     """Delete every message of ``queue`` (``PurgeQueue``); returns how many messages were there.
 
     Irreversible, so it refuses with :class:`ConfirmationRequired` (saying how many messages would be

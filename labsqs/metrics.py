@@ -39,12 +39,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 from botocore.exceptions import ClientError
 
-from labsqs.dlq import peek_messages, queue_name, queue_url
+from labsqs.dlq import peek_messages, queue_name
 from labsqs.errors import InvalidAttribute, QueueNotFound
+from labsqs.queues import NON_EXISTENT_QUEUE_CODES, queue_url
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from mypy_boto3_sqs import SQSClient
+
+    from labsqs.queues import Queue
+
+    QueueRefs = Queue | str | Iterable[Queue | str]
 
 DEFAULT_INTERVAL_SECONDS = 0.5
 MIN_INTERVAL_SECONDS = 0.05
@@ -88,9 +93,10 @@ def _client(sqs: SQSClient | None) -> SQSClient:
     return sqs_client()
 
 
-def _resolve(queues: Any, sqs: SQSClient) -> list[tuple[str, str]]:
+def _resolve(queues: QueueRefs, sqs: SQSClient) -> list[tuple[str, str]]:
     """``[(name, url)]`` for one queue (Queue, URL or name) or an iterable of them."""
-    items = [queues] if isinstance(queues, str) or hasattr(queues, "url") else list(queues)
+    single = isinstance(queues, str) or hasattr(queues, "url")
+    items: list[Queue | str] = [queues] if single else list(queues)  # type: ignore[list-item,arg-type]
     if not items:
         raise InvalidAttribute(
             "no queue to measure", hint="pass a queue (Queue, URL or name) or a list of them"
@@ -104,7 +110,7 @@ def _read(sqs: SQSClient, url: str) -> tuple[int, int, int]:
         answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(GAUGE_ATTRIBUTES))  # type: ignore[arg-type]
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
-        if code in ("AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"):
+        if code in NON_EXISTENT_QUEUE_CODES:
             raise QueueNotFound(
                 f"queue {queue_name(url)} does not exist (deleted while being measured?)",
                 hint="measure queues that exist; `labsqs status` lists them",
@@ -127,7 +133,7 @@ def _oldest_age_seconds(sqs: SQSClient, url: str, now: pd.Timestamp) -> float | 
     return max(0.0, now.timestamp() - min(sent) / 1000)
 
 
-def snapshot(queues: Any, *, sqs: SQSClient | None = None, oldest_age: bool = True) -> pd.DataFrame:
+def snapshot(queues: QueueRefs, *, sqs: SQSClient | None = None, oldest_age: bool = True) -> pd.DataFrame:
     """One row per queue: ``time`` (UTC), ``queue``, ``visible``, ``in_flight``, ``delayed``,
     ``oldest_age_seconds``.
 
@@ -225,7 +231,7 @@ class Sampler:
 
     def __init__(
         self,
-        queues: Any,
+        queues: QueueRefs,
         *,
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         sqs: SQSClient | None = None,

@@ -388,3 +388,29 @@ def test_cli_dlq_inspect_and_purge(sqs, make_queue, engine_state, capsys):
 
     assert cli.main(["dlq", "purge", url, "--yes", *endpoint]) == 0
     assert count(sqs, url) == 0
+
+
+# --- with the lab's queue handles ----------------------------------------------------------------
+@pytest.mark.engine
+def test_inspect_and_redrive_take_the_handles_ensure_queue_returns(sqs, queue_name):
+    from labsqs.queues import QueueSpec, delete_queue, ensure_queue
+
+    # GIVEN a queue made by ensure_queue with a DLQ after 1 receive, and a message dead-lettered
+    queue = ensure_queue(
+        QueueSpec(queue_name("handle"), max_receive_count=1, receive_wait_seconds=0), sqs=sqs
+    )
+    try:
+        assert queue.dlq is not None
+        sqs.send_message(QueueUrl=queue.url, MessageBody="via-handle")
+        dead_letter(sqs, queue.url, queue.dlq.url, 1)
+
+        # WHEN the DLQ handle is inspected and redriven
+        frame = dlq.inspect(queue.dlq, sqs=sqs)
+        result = dlq.redrive(queue.dlq, sqs=sqs, progress=lambda _: None)
+
+        # THEN the message was seen with its source and went back to it
+        assert list(frame["source_queue"]) == [queue.name]
+        assert (result.status, result.moved) == ("COMPLETED", 1)
+        assert [m["Body"] for m in drain(sqs, queue.url, 1)] == ["via-handle"]
+    finally:
+        delete_queue(queue, sqs=sqs, missing_ok=True)

@@ -231,3 +231,16 @@ def test_counters_come_from_what_this_process_saw():
         "NumberOfEmptyReceives": 4,
     }
     assert metrics.counters().isna().all()
+
+
+@pytest.mark.engine
+def test_snapshot_takes_the_handles_ensure_queue_returns(sqs, queue_name):
+    from labsqs.queues import QueueSpec, delete_queue, ensure_queue
+
+    queue = ensure_queue(QueueSpec(queue_name("handle"), receive_wait_seconds=0), sqs=sqs)
+    try:
+        sqs.send_message(QueueUrl=queue.url, MessageBody="x")
+        frame = metrics.snapshot([queue, queue.dlq], sqs=sqs)
+        assert frame[["queue", "visible"]].values.tolist() == [[queue.name, 1], [queue.dlq.name, 0]]
+    finally:
+        delete_queue(queue, sqs=sqs, missing_ok=True)
