@@ -259,7 +259,7 @@ class QueueAttributes:
             return int(raw[key]) if key in raw else default
 
         def when(key: str) -> datetime | None:
-            return datetime.fromtimestamp(int(raw[key]), tz=UTC) if key in raw else None
+            return datetime.fromtimestamp(float(raw[key]), tz=UTC) if key in raw else None
 
         def flag(key: str) -> bool | None:
             return raw[key].lower() == "true" if key in raw else None
