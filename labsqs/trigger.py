@@ -58,8 +58,10 @@ LAMBDA_ACCOUNT_ID = "000000000000"  # the local engines' account
 
 # --- wire shapes: what Lambda hands the function ---------------------------------------------------
 class SqsMessageAttribute(TypedDict):
-    stringValue: NotRequired[str]
-    binaryValue: NotRequired[str]  # base64
+    """Lambda's shape of a message attribute (camelCase; binary values base64; absent values null)."""
+
+    stringValue: str | None
+    binaryValue: str | None  # base64
     stringListValues: list[str]
     binaryListValues: list[str]
     dataType: str
@@ -83,16 +85,14 @@ class SqsEvent(TypedDict):
 
 
 def _lambda_attribute(attr: Mapping[str, Any]) -> SqsMessageAttribute:
-    out: SqsMessageAttribute = {
+    binary = attr.get("BinaryValue")
+    return {
+        "stringValue": attr.get("StringValue"),
+        "binaryValue": base64.b64encode(binary).decode() if binary is not None else None,
         "stringListValues": list(attr.get("StringListValues", [])),
         "binaryListValues": [base64.b64encode(b).decode() for b in attr.get("BinaryListValues", [])],
         "dataType": attr["DataType"],
     }
-    if "StringValue" in attr:
-        out["stringValue"] = attr["StringValue"]
-    if "BinaryValue" in attr:
-        out["binaryValue"] = base64.b64encode(attr["BinaryValue"]).decode()
-    return out
 
 
 def event_record(raw: Mapping[str, Any], queue_arn: str, region: str) -> SqsEventRecord:
