@@ -65,6 +65,7 @@ from botocore.exceptions import ClientError
 
 from labsqs.errors import InvalidConsumerOption, InvalidMessage, QueueNotFound
 from labsqs.idempotency import IdempotencyStore, message_id_key
+from labsqs.queues import queue_missing, queue_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -81,23 +82,12 @@ FIFO_HOLD_MARGIN_SECONDS = 1  # held FIFO messages turn visible this long after 
 MIN_HEARTBEAT_EVERY_SECONDS = 0.1
 MAX_FAILURES_KEPT = 100  # ConsumerStats.failures keeps the most recent ones
 JOIN_POLL_SECONDS = 0.2  # the calling thread wakes this often (so Ctrl-C is seen)
-NON_EXISTENT_QUEUE_CODES = frozenset({"AWS.SimpleQueueService.NonExistentQueue", "QueueDoesNotExist"})
 
 
 # --- queues ----------------------------------------------------------------------------------------
 def resolve_queue_url(queue: Any, sqs: SQSClient) -> str:
-    """A queue URL from a ``Queue`` (anything with ``.url``), a URL, or a queue name (one request)."""
-    url = getattr(queue, "url", None)
-    if isinstance(url, str):
-        return url
-    if not isinstance(queue, str) or not queue:
-        raise TypeError(f"expected a Queue, a queue URL or a queue name, got {queue!r}")
-    if "://" in queue:
-        return queue
-    try:
-        return sqs.get_queue_url(QueueName=queue)["QueueUrl"]
-    except ClientError as exc:
-        raise _queue_error(exc, queue) from exc
+    """A queue URL from a ``Queue``, a URL or a queue name (see :func:`labsqs.queues.queue_url`)."""
+    return queue_url(queue, sqs=sqs)
 
 
 def is_fifo_url(url: str) -> bool:
@@ -107,7 +97,7 @@ def is_fifo_url(url: str) -> bool:
 
 def _queue_error(exc: ClientError, queue: str) -> Exception:
     code = exc.response.get("Error", {}).get("Code", "")
-    if code in NON_EXISTENT_QUEUE_CODES:
+    if queue_missing(exc):
         return QueueNotFound(
             f"queue {queue} does not exist on this endpoint",
             hint="create it first (labsqs.queues.ensure_queue) or check the name, URL and engine",

@@ -517,3 +517,43 @@ def test_a_missing_queue_is_reported_with_what_to_do(sqs, make_queue):
         Consumer(url, lambda m: None, sqs=sqs, wait_time_seconds=WAIT).run(idle_polls=1)
     with pytest.raises(QueueNotFound):
         Consumer("t-does-not-exist-q", lambda m: None, sqs=sqs).run(idle_polls=1)
+
+
+# --- with the lab's own queues and producer ------------------------------------------------------
+@pytest.fixture
+def lab_queue(sqs, queue_name):
+    """``lab_queue(stem, **spec)`` → a Queue (with its DLQ) made by ensure_queue, deleted after."""
+    from labsqs.queues import QueueSpec, delete_queue, ensure_queue
+
+    made = []
+
+    def make(stem: str, **spec):
+        queue = ensure_queue(QueueSpec(queue_name(stem), **spec), sqs=sqs)
+        made.append(queue)
+        return queue
+
+    yield make
+    for queue in made:
+        delete_queue(queue, sqs=sqs, missing_ok=True)
+
+
+def test_consumer_takes_a_queue_handle_and_poison_reaches_its_dlq(sqs, lab_queue):
+    from labsqs.producer import send_many
+
+    # GIVEN a queue made by ensure_queue (DLQ after 2 receives) and jobs sent with send_many
+    queue = lab_queue("jobs", visibility_timeout_seconds=1, max_receive_count=2)
+    send_many(queue, [{"title": "engineer"}, {"title": "poison"}, {"title": "analyst"}], sqs=sqs)
+    titles: list[str] = []
+
+    def handler(m: Message) -> None:
+        job = m.json()
+        if job["title"] == "poison":
+            raise ValueError("cannot score this job")
+        titles.append(job["title"])
+
+    # WHEN consumed through the Queue handle
+    stats = consume(queue, handler, sqs=sqs, wait_time_seconds=WAIT, idle_polls=2, retry_backoff=lambda n: 0)
+
+    # THEN good jobs were processed once and the poison sits in the queue's DLQ
+    assert sorted(titles) == ["analyst", "engineer"] and stats.failed == 2
+    assert [json.loads(b)["title"] for b in visible_bodies(sqs, queue.dlq_url)] == ["poison"]

@@ -318,3 +318,27 @@ def test_powertools_fifo_processor_keeps_group_order_after_a_failure(sqs, make_q
     assert [b for b in done if b[0] == "a"] == ["a1", "a2", "a3"]
     assert [b for b in done if b[0] == "b"] == ["b1", "b2"]
     assert visible(sqs, url) == []
+
+
+def test_seed_flow_python_producer_to_triggered_handler(sqs, queue_name):
+    """Seed 2: a Python producer sends one message per job; AWS triggers the handler (batch_size=1)."""
+    from labsqs.producer import send_many
+    from labsqs.queues import QueueSpec, delete_queue, ensure_queue
+
+    queue = ensure_queue(QueueSpec(queue_name("jobs-to-filter"), visibility_timeout_seconds=60), sqs=sqs)
+    try:
+        jobs = [{"title": f"job {i}", "company": "ACME"} for i in range(5)]
+        send_many(queue, jobs, sqs=sqs)
+        seen: list[dict] = []
+
+        def handle_sqs_event(event, context):
+            for record in event["Records"]:
+                seen.append(json.loads(record["body"]))
+
+        stats = run_trigger(
+            queue, handle_sqs_event, batch_size=1, sqs=sqs, idle_polls=1, wait_time_seconds=WAIT
+        )
+        assert sorted(j["title"] for j in seen) == sorted(j["title"] for j in jobs)
+        assert stats.invocations == 5 and stats.deleted == 5
+    finally:
+        delete_queue(queue, sqs=sqs, missing_ok=True)
