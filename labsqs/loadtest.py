@@ -1,0 +1,604 @@
+"""Load-testing SQS with Locust: producers, consumers, and the latency a message really sees.
+
+Locust simulates many *users*, each a small loop of *tasks*, on gevent greenlets: thousands of them fit
+in one process because a user waiting on the network costs nothing. For SQS the users are:
+
+:class:`ProducerUser`
+    sends messages — one at a time (``SendMessage``) or in batches of up to 10 (``SendMessageBatch``),
+    to a standard queue or to a FIFO queue, spreading messages over N *message groups*. Each message
+    carries its send time in its body, and each producer stops after ``--max-messages``.
+:class:`ConsumerUser`
+    receives up to ``--batch-size`` messages (long polling ``--wait-time`` s), runs a simulated handler
+    for each — its duration drawn from ``--handler-time`` (``const:0.02``, ``uniform:0.05,0.2``,
+    ``exp:0.1`` ...) — then deletes them with one ``DeleteMessageBatch``. With ``--crash-probability p``
+    a consumer *crashes* while holding a batch: it stops without deleting, and the messages come back
+    only when their visibility timeout runs out. A consumer that is *stopped* (end of the run) behaves
+    well instead: it deletes what it finished and hands the rest back (visibility 0).
+
+Every SQS call is timed with ``environment.events.request.measure("SQS", "<Action>")`` — one Locust
+entry per API action, failures recorded as failures, never encoded in the request type. A second kind of
+entry, ``E2E latency``, is the time from a message's send to its deletion after processing: what a user
+of your system waits, queueing included. (The send time travels in the body; across machines that needs
+synchronised clocks.)
+
+The lab also keeps its own books, per process: an event log (sent, received, handled, deleted, crashed,
+released — with the message id) and counters, written at the end of the test to
+``<--lab-out>.<pid>.events.csv`` / ``.counters.json``. ``labsqs bench`` merges them across processes to
+count duplicate processing (a message handled twice), redeliveries, and the delay before a crashed
+consumer's message is delivered again — and to check that every sent message is accounted for.
+
+Run it through a thin locustfile (``loadtests/throughput.py``, ``loadtests/visibility.py``)::
+
+    locust -f loadtests/throughput.py --headless -u 5 -r 5 -t 20s --queue-type fifo --groups 10
+
+Without ``--queue-url`` the queue (and its DLQ) is created when the test starts and deleted when Locust
+quits (``--keep-queue`` keeps it). With one process (no ``--processes``/``--master``) the run also stops by
+itself once every producer is done and the queue is empty.
+
+Import order matters: ``import locust`` patches sockets and SSL for gevent and must come before boto3
+is imported, which is why this module imports it first. Never import this module in a Jupyter kernel or
+a pytest process: run Locust as a subprocess (``labsqs bench`` does).
+"""
+
+from __future__ import annotations
+
+import csv
+import itertools
+import json
+import logging
+import os
+import random
+import time
+from collections import Counter
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import gevent
+import locust  # noqa: I001 — first: gevent patches sockets/ssl before boto3 and urllib3 are imported
+from locust import User, task
+from locust.runners import STATE_RUNNING, MasterRunner, WorkerRunner
+from locust.stats import CSV_STATS_INTERVAL_SEC
+
+from labsqs.bench import (
+    MAX_GROUPS,
+    MAX_MESSAGES_PER_RUN,
+    MAX_USERS,
+    MAX_VISIBILITY_TIMEOUT_SECONDS,
+    MAX_WAIT_TIME_SECONDS,
+    QUEUE_TYPES,
+    THROUGHPUT_BASE,
+    VISIBILITY_BASE,
+    Accounting,
+    LoadConfig,
+    batch_size_arg,
+    float_in,
+    handler_time_arg,
+    int_in,
+    load_queue_spec,
+    parse_handler_time,
+    probability_arg,
+    queue_counts,
+)
+from labsqs.client import resolve_endpoint, sqs_client
+
+if TYPE_CHECKING:
+    from locust.env import Environment
+    from mypy_boto3_sqs import SQSClient
+
+log = logging.getLogger("labsqs.loadtest")
+
+REQUEST_TYPE = "SQS"
+E2E_REQUEST_TYPE, E2E_NAME = "E2E", "latency"
+COUNTERS_MESSAGE = "labsqs_counters"  # worker → master, at the end of a test
+DRAIN_CHECK_INTERVAL_SECONDS = 0.5
+IDLE_SLEEP_SECONDS = 0.5  # a producer past its quota, or a user after an error, rests this long
+SCENARIO_DEFAULTS: dict[str, LoadConfig] = {"throughput": THROUGHPUT_BASE, "visibility": VISIBILITY_BASE}
+EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid")
+
+
+# --- options -------------------------------------------------------------------------------------
+def add_options(parser: Any, *, scenario: str, **overrides: Any) -> None:
+    """Add the lab's options to Locust's parser; defaults come from the scenario's base configuration."""
+    base = SCENARIO_DEFAULTS[scenario]
+    d = {**{k: getattr(base, k) for k in base.__dataclass_fields__}, **overrides}
+    add = parser.add_argument
+    add("--queue-type", choices=QUEUE_TYPES, default=d["queue_type"], help="standard or fifo")
+    add(
+        "--groups",
+        type=int_in(1, MAX_GROUPS, "--groups"),
+        default=d["groups"],
+        help="FIFO message groups the producers spread messages over",
+    )
+    add(
+        "--batch-size",
+        type=batch_size_arg,
+        default=d["batch_size"],
+        help="messages per send and per receive (1 = SendMessage/DeleteMessage, up to 10 = batches)",
+    )
+    add(
+        "--visibility-timeout",
+        type=int_in(0, MAX_VISIBILITY_TIMEOUT_SECONDS, "--visibility-timeout"),
+        default=d["visibility_timeout_seconds"],
+        help="seconds; set on the queue and asked for on every receive",
+    )
+    add(
+        "--wait-time",
+        type=int_in(0, MAX_WAIT_TIME_SECONDS, "--wait-time"),
+        default=d["wait_time_seconds"],
+        help="long poll of a receive, seconds",
+    )
+    add(
+        "--handler-time",
+        type=handler_time_arg,
+        default=d["handler_time"],
+        help="handler duration per message: const:S, uniform:LOW,HIGH, exp:MEAN, normal:MEAN,SD",
+    )
+    add(
+        "--crash-probability",
+        type=probability_arg,
+        default=d["crash_probability"],
+        help="chance that a consumer crashes holding a received batch (no delete)",
+    )
+    add(
+        "--max-receive-count",
+        type=int_in(1, 1000, "--max-receive-count"),
+        default=d["max_receive_count"],
+        help="receives before SQS moves a message to the DLQ (queues the lab creates)",
+    )
+    add(
+        "--max-messages",
+        type=int_in(0, MAX_MESSAGES_PER_RUN, "--max-messages"),
+        default=overrides.get("max_messages", base.messages_per_producer),
+        help="messages each producer user sends at most (the run's bound)",
+    )
+    add(
+        "--send-rate",
+        type=float_in(0, 100_000, "--send-rate"),
+        default=d["send_rate"],
+        help="messages/s per producer user; 0 = as fast as possible",
+    )
+    add(
+        "--producers",
+        type=int_in(0, MAX_USERS, "--producers"),
+        default=0,
+        help="exact number of producer users (0 = share of -u by weight)",
+    )
+    add(
+        "--consumers",
+        type=int_in(0, MAX_USERS, "--consumers"),
+        default=0,
+        help="exact number of consumer users (0 = share of -u by weight)",
+    )
+    add("--queue-url", default="", help="use this queue; otherwise one is created at test start")
+    add(
+        "--queue-name",
+        default=f"labsqs-load-{scenario}",
+        help="stem of the queue created when there is no --queue-url (a timestamp is appended)",
+    )
+    add("--keep-queue", action="store_true", help="do not delete the queue the run created")
+    add(
+        "--keep-running",
+        action="store_true",
+        help="run for the full -t even when producers are done and the queue is empty",
+    )
+    add("--lab-out", default="", help="path prefix of the lab's per-process event log and counters")
+
+
+# --- per-process state ---------------------------------------------------------------------------
+class LoadRun:
+    """What one Locust process knows about the run: options, the queue, the event log, the counters."""
+
+    def __init__(self, environment: Environment) -> None:
+        self.environment = environment
+        self.rng = random.Random()
+        self.events: list[tuple[float, str, str, int, int]] = []
+        self.counters: Counter[str] = Counter()
+        self.handled_ids: set[str] = set()
+        self.deleted_ids: set[str] = set()
+        self.user_numbers = itertools.count(1)
+        self.producers_started = 0
+        self.producers_done = 0
+        self.created: Any = None  # the labsqs.queues.Queue this process created, if any
+        self.worker_counters: dict[str, dict[str, int]] = {}
+        self.pid = os.getpid()
+
+    @property
+    def options(self) -> Any:
+        return self.environment.parsed_options
+
+    @property
+    def queue_url(self) -> str:
+        return str(getattr(self.options, "queue_url", "") or "")
+
+    @property
+    def endpoint(self) -> str | None:
+        return self.environment.host or resolve_endpoint()
+
+    def client(self) -> SQSClient:
+        return sqs_client(self.endpoint)
+
+    def record(self, event: str, msg_id: str, receive_count: int = 0) -> None:
+        self.events.append((time.time(), event, msg_id, receive_count, self.pid))
+        self.counters[event] += 1
+
+    def totals(self) -> dict[str, int]:
+        """This process's counters, plus every worker's when this is the master."""
+        total: Counter[str] = Counter(self.counters)
+        total["processed_unique"] = len(self.deleted_ids)
+        for data in self.worker_counters.values():
+            total.update(data)
+        return dict(total)
+
+    # -- the queue --
+    def prepare_queue(self) -> None:
+        """Create the run's queue (+ DLQ) unless one was given; workers get the URL from the master."""
+        if self.queue_url or isinstance(self.environment.runner, WorkerRunner):
+            return
+        from labsqs.queues import ensure_queue
+
+        o = self.options
+        stem = f"{o.queue_name}-{datetime.now():%Y%m%d-%H%M%S}"
+        name = stem + (".fifo" if o.queue_type == "fifo" else "")
+        spec = load_queue_spec(
+            name,
+            visibility_timeout_seconds=o.visibility_timeout,
+            wait_time_seconds=o.wait_time,
+            max_receive_count=o.max_receive_count,
+        )
+        self.created = ensure_queue(spec, sqs=self.client())
+        o.queue_url = self.created.url  # the master ships parsed options to its workers with the spawn
+        log.info("created queue %s (DLQ %s)", self.created.url, self.created.dlq_url)
+
+    def accounting(self) -> Accounting:
+        """Where this run's messages are now, by this process's (and its workers') counters."""
+        from labsqs.queues import queue_attributes
+
+        sqs = self.client()
+        counts = queue_counts(self.queue_url, sqs=sqs)
+        policy = queue_attributes(self.queue_url, sqs=sqs).redrive_policy
+        dlq = 0
+        if policy is not None:
+            dlq_url = sqs.get_queue_url(QueueName=policy.dlq_name)["QueueUrl"]
+            dlq = queue_counts(dlq_url, sqs=sqs).total
+        totals = self.totals()
+        return Accounting(
+            sent=totals.get("sent", 0),
+            processed=totals.get("processed_unique", 0),
+            dlq=dlq,
+            queued=counts.visible + counts.delayed,
+            in_flight=counts.in_flight,
+        )
+
+    # -- the side files --
+    def write_side_files(self) -> None:
+        prefix = getattr(self.options, "lab_out", "")
+        if not prefix or not (self.events or self.counters):
+            return
+        base = f"{prefix}.{self.pid}"
+        with open(f"{base}.events.csv", "w", newline="") as fh:
+            writer = csv.writer(fh)
+            writer.writerow(EVENT_FIELDS)
+            writer.writerows(self.events)
+        with open(f"{base}.counters.json", "w") as fh:
+            json.dump({"pid": self.pid, **self.totals()}, fh, indent=1)
+
+    # -- ending the run when everything is done --
+    def sending_finished(self) -> bool:
+        return self.producers_done >= self.producers_started
+
+    def watch_until_drained(self) -> None:
+        """One process only: quit once every producer is done and the queue holds nothing."""
+        sqs = self.client()
+        runner = self.environment.runner
+        while True:
+            gevent.sleep(DRAIN_CHECK_INTERVAL_SECONDS)
+            if runner is None or runner.state != STATE_RUNNING or not self.sending_finished():
+                continue
+            try:
+                if queue_counts(self.queue_url, sqs=sqs).total == 0:
+                    log.info("producers done and queue empty: stopping the run")
+                    runner.quit()
+                    return
+            except Exception as exc:  # noqa: BLE001 - the run's -t still bounds it
+                log.warning("drain check failed: %s", exc)
+
+
+def run_of(environment: Environment) -> LoadRun:
+    run = getattr(environment, "labsqs", None)
+    if run is None:
+        run = LoadRun(environment)
+        environment.labsqs = run  # type: ignore[attr-defined]
+    return run
+
+
+# --- lifecycle listeners -------------------------------------------------------------------------
+def on_init(environment: Environment, **_: Any) -> None:
+    """Per process: the run's state; exact user counts from --producers/--consumers."""
+    run = run_of(environment)
+    o = environment.parsed_options
+    if o is not None:
+        for cls in environment.user_classes:
+            if issubclass(cls, ProducerUser) and o.producers:
+                cls.fixed_count = o.producers
+            if issubclass(cls, ConsumerUser) and o.consumers:
+                cls.fixed_count = o.consumers
+    if isinstance(environment.runner, MasterRunner):
+
+        def on_counters(environment: Environment, msg: Any, **_: Any) -> None:
+            run.worker_counters[str(msg.node_id)] = dict(msg.data)
+
+        environment.runner.register_message(COUNTERS_MESSAGE, on_counters)
+
+
+def on_test_start(environment: Environment, **_: Any) -> None:
+    run = run_of(environment)
+    run.prepare_queue()
+    runner = environment.runner
+    keep_running = getattr(run.options, "keep_running", False)
+    if not keep_running and not isinstance(runner, MasterRunner | WorkerRunner):
+        gevent.spawn(run.watch_until_drained)
+
+
+def on_test_stop(environment: Environment, **_: Any) -> None:
+    run = run_of(environment)
+    run.write_side_files()
+    if isinstance(environment.runner, WorkerRunner):
+        environment.runner.send_message(COUNTERS_MESSAGE, run.totals())
+
+
+def on_quitting(environment: Environment, **_: Any) -> None:
+    """Print where every message went; delete the queue this run created (unless --keep-queue)."""
+    run = run_of(environment)
+    if isinstance(environment.runner, WorkerRunner):
+        return
+    if getattr(run.options, "csv_prefix", None):
+        # Locust rewrites its stats CSV once a second and not again at exit: let it catch up
+        gevent.sleep(CSV_STATS_INTERVAL_SEC + 0.2)
+    if not run.queue_url:
+        return
+    try:
+        print(f"labsqs accounting at stop: {run.accounting().line()}", flush=True)
+    except Exception as exc:  # noqa: BLE001 - reporting must not hide Locust's own summary
+        log.warning("accounting failed: %s", exc)
+    if run.created is not None and not getattr(run.options, "keep_queue", False):
+        from labsqs.queues import delete_queue
+
+        delete_queue(run.created, sqs=run.client(), missing_ok=True)
+        print(f"labsqs: deleted {run.created.name} and its DLQ (--keep-queue keeps them)", flush=True)
+
+
+def attach(events: Any) -> None:
+    """Register the lab's lifecycle listeners on ``locust.events`` (call once per locustfile)."""
+    events.init.add_listener(on_init)
+    events.test_start.add_listener(on_test_start)
+    events.test_stop.add_listener(on_test_stop)
+    events.quitting.add_listener(on_quitting)
+
+
+# --- the users -----------------------------------------------------------------------------------
+class SqsUser(User):
+    """A Locust user with its own boto3 SQS client; every call is timed as one Locust request."""
+
+    abstract = True
+
+    def on_start(self) -> None:
+        self.run = run_of(self.environment)
+        self.options = self.run.options
+        self.sqs = self.run.client()
+        self.queue_url = self.run.queue_url
+        self.fifo = self.options.queue_type == "fifo"
+        self.batch_size = int(self.options.batch_size)
+        if not self.queue_url:
+            log.error(
+                "no queue: give --queue-url, or let the test_start listener create one (attach(events))"
+            )
+            raise locust.exception.StopUser()
+
+    def call(self, action: str, method: Any, *, length: Any = None, **kwargs: Any) -> Any:
+        """Call ``method(**kwargs)`` timed as Locust request ``SQS <action>``; ``None`` if it failed."""
+        with self.environment.events.request.measure(REQUEST_TYPE, action) as meta:
+            response = method(**kwargs)
+            if length is not None:
+                meta["response_length"] = length(response)
+            return response
+        return None  # the exception was recorded as this request's failure
+
+
+class ProducerUser(SqsUser):
+    """Sends ``--max-messages`` messages, singly or in batches, at ``--send-rate`` (0 = flat out)."""
+
+    abstract = True
+    weight = 1
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.number = next(self.run.user_numbers)
+        self.quota = int(self.options.max_messages)
+        self.attempted = 0
+        self.finished = False
+        self.groups = int(self.options.groups)
+        self.rate = float(self.options.send_rate)
+        self.due = time.monotonic()
+        self.run.producers_started += 1
+
+    def wait_time(self) -> float:
+        if self.finished:
+            return IDLE_SLEEP_SECONDS
+        if self.rate <= 0:
+            return 0.0
+        now = time.monotonic()
+        self.due = max(self.due + self.batch_size / self.rate, now - 1.0)  # catch up at most 1 s
+        return max(0.0, self.due - now)
+
+    def message(self, index: int) -> tuple[str, dict[str, Any]]:
+        seq = self.attempted + index
+        msg_id = f"{self.run.pid:x}-{self.number}-{seq}"
+        group = f"g{seq % self.groups}"
+        body = json.dumps({"id": msg_id, "sent_at": time.time(), "group": group})
+        entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
+        if self.fifo:
+            entry["MessageGroupId"] = group
+            entry["MessageDeduplicationId"] = msg_id
+        return msg_id, entry
+
+    @task
+    def send(self) -> None:
+        n = min(self.batch_size, self.quota - self.attempted)
+        if n <= 0:
+            if not self.finished:
+                self.finished = True
+                self.run.producers_done += 1
+            return
+        messages = [self.message(i) for i in range(n)]
+        self.attempted += n
+        if self.batch_size == 1:
+            msg_id, entry = messages[0]
+            entry.pop("Id")
+            ok = self.call("SendMessage", self.sqs.send_message, QueueUrl=self.queue_url, **entry)
+            sent_ids = [msg_id] if ok is not None else []
+        else:
+            response = self.call(
+                "SendMessageBatch",
+                self.sqs.send_message_batch,
+                length=lambda r: len(r.get("Successful", [])),
+                QueueUrl=self.queue_url,
+                Entries=[entry for _, entry in messages],
+            )
+            done = {e["Id"] for e in (response or {}).get("Successful", [])}
+            sent_ids = [msg_id for msg_id, entry in messages if entry["Id"] in done]
+        for msg_id in sent_ids:
+            self.run.record("sent", msg_id)
+        self.run.counters["send_failed"] += n - len(sent_ids)
+
+
+def _parse_body(message: dict[str, Any]) -> tuple[str, float | None]:
+    """The lab's message id and send time, or the SQS MessageId for a message the lab did not send."""
+    try:
+        body = json.loads(message["Body"])
+        return str(body["id"]), float(body["sent_at"])
+    except (ValueError, KeyError, TypeError):
+        return str(message.get("MessageId")), None
+
+
+class ConsumerUser(SqsUser):
+    """Receive up to ``--batch-size``, handle each (``--handler-time``), delete in one batch; may crash."""
+
+    abstract = True
+    weight = 4
+
+    def on_start(self) -> None:
+        super().on_start()
+        self.handler_time = parse_handler_time(self.options.handler_time)
+        self.crash_probability = float(self.options.crash_probability)
+        self.held: list[dict[str, Any]] = []  # received, not yet deleted
+        self.finished: list[dict[str, Any]] = []  # handled, not yet deleted
+
+    @task
+    def consume(self) -> None:
+        messages = self.receive()
+        if not messages:
+            return
+        self.held, self.finished = list(messages), []
+        rng = self.run.rng
+        crash_at = rng.randrange(len(messages)) if rng.random() < self.crash_probability else None
+        for i, message in enumerate(messages):
+            msg_id, _ = _parse_body(message)
+            if i == crash_at:
+                time.sleep(self.handler_time.draw(rng) / 2)  # dies half-way through this message
+                self.crash()
+                return
+            time.sleep(self.handler_time.draw(rng))  # gevent-patched: other users run meanwhile
+            if msg_id in self.run.handled_ids:
+                self.run.counters["duplicates"] += 1
+            self.run.handled_ids.add(msg_id)
+            self.run.record("handled", msg_id)
+            self.finished.append(message)
+        self.delete(self.finished)
+        self.held, self.finished = [], []
+
+    def receive(self) -> list[dict[str, Any]]:
+        response = self.call(
+            "ReceiveMessage",
+            self.sqs.receive_message,
+            length=lambda r: len(r.get("Messages", [])),
+            QueueUrl=self.queue_url,
+            MaxNumberOfMessages=self.batch_size,
+            WaitTimeSeconds=int(self.options.wait_time),
+            VisibilityTimeout=int(self.options.visibility_timeout),
+            MessageSystemAttributeNames=["ApproximateReceiveCount"],
+        )
+        if response is None:
+            time.sleep(IDLE_SLEEP_SECONDS)  # a failing endpoint must not become a busy loop
+            return []
+        messages = response.get("Messages", [])
+        for message in messages:
+            msg_id, _ = _parse_body(message)
+            count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+            self.run.record("received", msg_id, count)
+            if count > 1:
+                self.run.counters["redeliveries"] += 1
+        return messages
+
+    def delete(self, messages: list[dict[str, Any]]) -> None:
+        if not messages:
+            return
+        if len(messages) == 1 and self.batch_size == 1:
+            ok = self.call(
+                "DeleteMessage",
+                self.sqs.delete_message,
+                QueueUrl=self.queue_url,
+                ReceiptHandle=messages[0]["ReceiptHandle"],
+            )
+            deleted = messages if ok is not None else []
+        else:
+            response = self.call(
+                "DeleteMessageBatch",
+                self.sqs.delete_message_batch,
+                length=lambda r: len(r.get("Successful", [])),
+                QueueUrl=self.queue_url,
+                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+            )
+            done = {e["Id"] for e in (response or {}).get("Successful", [])}
+            deleted = [m for i, m in enumerate(messages) if str(i) in done]
+        now = time.time()
+        fire = self.environment.events.request.fire
+        for message in deleted:
+            msg_id, sent_at = _parse_body(message)
+            self.run.record("deleted", msg_id)
+            self.run.deleted_ids.add(msg_id)
+            if sent_at is not None:
+                fire(
+                    request_type=E2E_REQUEST_TYPE,
+                    name=E2E_NAME,
+                    response_time=(now - sent_at) * 1000.0,
+                    response_length=0,
+                    exception=None,
+                    context={},
+                )
+        self.run.counters["delete_failed"] += len(messages) - len(deleted)
+
+    def crash(self) -> None:
+        """The consumer dies holding its batch: nothing is deleted or handed back."""
+        self.run.counters["crashes"] += 1
+        for message in self.held:
+            self.run.record("crashed", _parse_body(message)[0])
+        self.held, self.finished = [], []
+
+    def on_stop(self) -> None:
+        """Stopped (not crashed): delete what was handled, hand the rest back at once (visibility 0)."""
+        finished_ids = {m["MessageId"] for m in self.finished}
+        rest = [m for m in self.held if m["MessageId"] not in finished_ids]
+        self.delete(self.finished)
+        if rest:
+            self.call(
+                "ChangeMessageVisibilityBatch",
+                self.sqs.change_message_visibility_batch,
+                QueueUrl=self.queue_url,
+                Entries=[
+                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    for i, m in enumerate(rest)
+                ],
+            )
+            for message in rest:
+                self.run.record("released", _parse_body(message)[0])
+        self.held, self.finished = [], []
