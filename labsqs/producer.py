@@ -160,6 +160,10 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serializable")
 
 
+# one encoder, built once (json.dumps with options builds a new one per call: ~2 µs a message)
+_JSON = json.JSONEncoder(ensure_ascii=False, default=_json_default)
+
+
 def encode_body(body: Any) -> str:
     """The message body as text: a ``str`` as is; dicts, lists, dataclasses (via ``asdict``), numbers as
     JSON (datetimes as ISO 8601, UUIDs and Decimals as strings). Non-ASCII text is kept, not escaped, so
@@ -176,7 +180,7 @@ def encode_body(body: Any) -> str:
     if dataclasses.is_dataclass(body) and not isinstance(body, type):
         body = dataclasses.asdict(body)
     try:
-        return json.dumps(body, ensure_ascii=False, default=_json_default)
+        return _JSON.encode(body)
     except (TypeError, ValueError) as err:
         raise InvalidMessage(
             f"cannot turn the body into JSON: {err}", hint="send a str, or a value json.dumps accepts"
