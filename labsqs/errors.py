@@ -117,3 +117,12 @@ class AwsCostsNotAcknowledged(AwsNotAllowed):
 
 class LoadRunFailed(LabSqsError):
     """A Locust run of ``labsqs bench`` did not start or ended abnormally (see its log)."""
+
+
+# --- conformance ---------------------------------------------------------------------------------
+class ConformanceError(LabSqsError):
+    """The conformance suite cannot run as asked (unknown check, no stored matrix)."""
+
+
+class UnknownCheck(ConformanceError):
+    """No conformance check has this id or group name."""
