@@ -436,7 +436,11 @@ def _check_fifo_options(
     group_arg: str,
     dedup_arg: str,
 ) -> None:
-    if delay_seconds is not None and not 0 <= delay_seconds <= MAX_DELAY_SECONDS:
+    if delay_seconds is not None and (
+        isinstance(delay_seconds, bool)
+        or not isinstance(delay_seconds, int)
+        or not 0 <= delay_seconds <= MAX_DELAY_SECONDS
+    ):
         raise InvalidMessage(f"delay_seconds={delay_seconds}; SQS allows 0–{MAX_DELAY_SECONDS}")
     if not target.fifo:
         if has_dedup:

@@ -542,6 +542,14 @@ def _find_url(sqs: SQSClient, name: str) -> str | None:
         raise
 
 
+def _require_url(sqs: SQSClient, name: str) -> str:
+    """The URL of a queue that must exist (it was just reported as existing)."""
+    url = _find_url(sqs, name)
+    if url is None:  # created and deleted again by someone else in between
+        raise _not_found(repr(name))
+    return url
+
+
 def _all_attributes(sqs: SQSClient, url: str) -> dict[str, str]:
     try:
         answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])
@@ -602,7 +610,7 @@ def ensure_queue(spec: QueueSpec, *, sqs: SQSClient | None = None) -> Queue:
         }
     url = _create(client, spec.name, wanted, spec.tags)
     if url is None:  # created concurrently by someone else: compare like any existing queue
-        return _adopt_existing(client, spec, _find_url(client, spec.name) or "", _queue_attributes_for(spec))
+        return _adopt_existing(client, spec, _require_url(client, spec.name), _queue_attributes_for(spec))
     arn = _all_attributes(client, url)["QueueArn"]
     if dlq_url is not None:
         _allow_source(client, dlq_url, dlq_raw, arn)
@@ -624,7 +632,7 @@ def _ensure_dlq(client: SQSClient, spec: QueueSpec) -> tuple[str, dict[str, str]
     if url is None:
         url = _create(client, spec.dlq_name, wanted, spec.tags)
         if url is None:
-            url = _find_url(client, spec.dlq_name) or ""
+            url = _require_url(client, spec.dlq_name)
     raw = _all_attributes(client, url)
     diffs = _differences(f"DLQ {spec.dlq_name} ", wanted, raw)
     if diffs:
