@@ -70,6 +70,13 @@ from labsqs.queues import queue_missing, queue_url
 if TYPE_CHECKING:
     import pandas as pd
     from mypy_boto3_sqs import SQSClient
+    from mypy_boto3_sqs.literals import QueueAttributeNameType
+    from mypy_boto3_sqs.type_defs import (
+        BatchResultErrorEntryTypeDef,
+        ChangeMessageVisibilityBatchRequestEntryTypeDef,
+        DeleteMessageBatchRequestEntryTypeDef,
+        MessageTypeDef,
+    )
 
 log = logging.getLogger(__name__)
 
@@ -106,10 +113,11 @@ def _queue_error(exc: ClientError, queue: str) -> Exception:
     return exc
 
 
-def queue_attributes(sqs: SQSClient, url: str, names: Sequence[str]) -> dict[str, str]:
+def queue_attributes(sqs: SQSClient, url: str, names: Sequence[QueueAttributeNameType]) -> dict[str, str]:
     """Some of a queue's attributes (one GetQueueAttributes); QueueNotFound when it does not exist."""
     try:
-        return dict(sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))["Attributes"])
+        answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(names))
+        return {str(k): v for k, v in answer["Attributes"].items()}
     except ClientError as exc:
         raise _queue_error(exc, url) from exc
 
@@ -220,8 +228,9 @@ class ConsumerStats:
 
     ``redelivered`` counts received messages with ``ApproximateReceiveCount > 1``; ``released`` messages
     were handed back unprocessed (stop, FIFO group after a failure); ``deferred`` ones were being
-    processed by another worker (idempotency claim); ``heartbeats`` counts visibility extensions;
-    ``latencies_ms`` holds, per processed message, SentTimestamp → processed in milliseconds.
+    processed by another live worker (idempotency claim) and were left to come back; ``heartbeats``
+    counts visibility extensions; ``latencies_ms`` holds, per processed message, SentTimestamp →
+    processed in milliseconds.
     """
 
     received: int = 0
@@ -308,7 +317,7 @@ def receive_messages(
     max_messages: int = MAX_MESSAGES_PER_RECEIVE,
     wait_time_seconds: int = MAX_WAIT_TIME_SECONDS,
     visibility_timeout: int | None = None,
-) -> list[dict[str, Any]]:
+) -> list[MessageTypeDef]:
     """One ReceiveMessage with every system and message attribute; the raw entries."""
     kwargs: dict[str, Any] = {
         "QueueUrl": url,
@@ -322,22 +331,28 @@ def receive_messages(
     return list(sqs.receive_message(**kwargs).get("Messages", []))
 
 
-def delete_messages(sqs: SQSClient, url: str, receipt_handles: Sequence[str]) -> list[dict[str, Any]]:
+def delete_messages(
+    sqs: SQSClient, url: str, receipt_handles: Sequence[str]
+) -> list[BatchResultErrorEntryTypeDef]:
     """DeleteMessageBatch in chunks of 10; returns the failed entries (``Id`` = index as str)."""
-    failed: list[dict[str, Any]] = []
+    failed: list[BatchResultErrorEntryTypeDef] = []
     for start in range(0, len(receipt_handles), MAX_BATCH_ENTRIES):
         chunk = receipt_handles[start : start + MAX_BATCH_ENTRIES]
-        entries = [{"Id": str(start + i), "ReceiptHandle": h} for i, h in enumerate(chunk)]
+        entries: list[DeleteMessageBatchRequestEntryTypeDef] = [
+            {"Id": str(start + i), "ReceiptHandle": h} for i, h in enumerate(chunk)
+        ]
         failed.extend(sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Failed", []))
     return failed
 
 
-def change_visibility(sqs: SQSClient, url: str, changes: Sequence[tuple[str, int]]) -> list[dict[str, Any]]:
+def change_visibility(
+    sqs: SQSClient, url: str, changes: Sequence[tuple[str, int]]
+) -> list[BatchResultErrorEntryTypeDef]:
     """ChangeMessageVisibilityBatch for ``(receipt_handle, seconds)`` pairs; returns failed entries."""
-    failed: list[dict[str, Any]] = []
+    failed: list[BatchResultErrorEntryTypeDef] = []
     for start in range(0, len(changes), MAX_BATCH_ENTRIES):
         chunk = changes[start : start + MAX_BATCH_ENTRIES]
-        entries = [
+        entries: list[ChangeMessageVisibilityBatchRequestEntryTypeDef] = [
             {"Id": str(start + i), "ReceiptHandle": h, "VisibilityTimeout": s}
             for i, (h, s) in enumerate(chunk)
         ]
@@ -356,7 +371,8 @@ def exponential_backoff(base_seconds: int = 1, cap_seconds: int = 900) -> Callab
 
 # --- in-flight registry and heartbeat --------------------------------------------------------------
 class _InFlight:
-    """The messages this consumer holds (received, not yet deleted or handed back), with deadlines.
+    """The messages this consumer holds (received, not yet deleted or handed back), with deadlines
+    and, when idempotency is on, the key each one has claimed.
 
     The heartbeat extends them under the same lock that workers take to drop them, so an extension
     can never land after a release and hide a released message again.
@@ -365,22 +381,34 @@ class _InFlight:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.deadlines: dict[str, float] = {}  # receipt handle -> when its visibility ends (time.monotonic)
+        self.keys: dict[str, str] = {}  # receipt handle -> claimed idempotency key
 
     def add(self, messages: Sequence[Message], deadline: float) -> None:
         with self.lock:
             for m in messages:
                 self.deadlines[m.receipt_handle] = deadline
 
+    def seconds_left(self, message: Message) -> float:
+        with self.lock:
+            return self.deadlines.get(message.receipt_handle, 0.0) - time.monotonic()
+
+    def claimed(self, message: Message, key: str) -> None:
+        with self.lock:
+            self.keys[message.receipt_handle] = key
+
     def drop(self, messages: Sequence[Message]) -> dict[str, float]:
         """Stop tracking ``messages``; returns their last deadlines."""
         with self.lock:
+            for m in messages:
+                self.keys.pop(m.receipt_handle, None)
             return {
                 m.receipt_handle: self.deadlines.pop(m.receipt_handle, time.monotonic()) for m in messages
             }
 
 
 class _Heartbeat(threading.Thread):
-    """Every ``every`` seconds, extend each held message that would expire within two ticks."""
+    """Every ``every`` seconds, extend each held message that would expire within two ticks (and renew
+    its idempotency claim for as long)."""
 
     def __init__(
         self,
@@ -390,10 +418,11 @@ class _Heartbeat(threading.Thread):
         visibility: int,
         every: float,
         stats: ConsumerStats,
+        store: IdempotencyStore | None = None,
     ) -> None:
         super().__init__(name="labsqs-heartbeat", daemon=True)
         self.sqs, self.url, self.inflight, self.visibility, self.every = sqs, url, inflight, visibility, every
-        self.stats = stats
+        self.stats, self.store = stats, store
         self.done = threading.Event()
 
     def run(self) -> None:
@@ -418,6 +447,9 @@ class _Heartbeat(threading.Thread):
                     self.inflight.deadlines.pop(h, None)
                 else:
                     self.inflight.deadlines[h] = now + self.visibility
+            keys = [self.inflight.keys[h] for h in due if h not in lost and h in self.inflight.keys]
+        if keys and self.store is not None:
+            self.store.renew(keys, self.visibility)
         for f in failed:
             log.warning(
                 "could not extend a message's visibility (%s): it may be delivered again", f.get("Code")
@@ -608,6 +640,7 @@ class Consumer:
             self._visibility,
             max(MIN_HEARTBEAT_EVERY_SECONDS, every),
             self.stats,
+            self.idempotency,
         )
         beat.start()
         return beat
@@ -741,12 +774,15 @@ class Consumer:
         try:
             if store is not None:
                 key = self.key(message)
-                if not store.claim(key):
+                # the claim lasts as long as the message stays hidden (the heartbeat renews both)
+                lease = max(1.0, self._inflight.seconds_left(message))
+                if not store.claim(key, lease_seconds=lease):
                     if store.seen(key):
                         self.stats.add(duplicates_skipped=1)
                         return _DUPLICATE
                     self.stats.add(deferred=1)
                     return _DEFERRED
+                self._inflight.claimed(message, key)
             self.handler(message)
         except Exception as exc:  # noqa: BLE001 - a failed message is data, not a crash
             if store is not None and key is not None:

@@ -12,8 +12,11 @@ threads and for several processes sharing the file). Each key is in one of two s
 
 ``claimed``
     a worker is processing it right now (:meth:`~IdempotencyStore.claim` is one atomic insert, so two
-    workers racing on a duplicate cannot both win). A claim older than ``lease_seconds`` is treated as
-    abandoned (its worker died) and can be claimed again.
+    workers racing on a duplicate cannot both win). A claim is a *lease*: once it expires its worker is
+    presumed dead and the key can be claimed again. The consumer leases for the visibility timeout and
+    its heartbeat renews the lease with the message's visibility (:meth:`~IdempotencyStore.renew`), so a
+    claim lives exactly as long as SQS keeps the message hidden: when SQS redelivers a message because
+    its worker died, the claim has run out too and the redelivery is processed, not parked.
 ``done``
     the work finished (:meth:`~IdempotencyStore.mark`); every later copy is a duplicate.
 
@@ -31,7 +34,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -40,15 +43,28 @@ from labsqs.errors import InvalidMessage
 if TYPE_CHECKING:
     from labsqs.consumer import Message
 
-DEFAULT_LEASE_SECONDS = 15 * 60  # a claim older than this is considered abandoned
+DEFAULT_LEASE_SECONDS = 15 * 60  # a claim not renewed this long is abandoned (the consumer passes its own)
 BUSY_TIMEOUT_MILLISECONDS = 5_000  # wait this long for another process's write lock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency_keys (
     key        TEXT PRIMARY KEY,
     state      TEXT NOT NULL CHECK (state IN ('claimed', 'done')),
+    expires_at REAL,              -- end of a claim's lease (epoch seconds); NULL once done
     updated_at REAL NOT NULL
 )
+"""
+
+# One statement each, so each is atomic on its own (also across processes sharing the file).
+_CLAIM = """
+INSERT INTO idempotency_keys (key, state, expires_at, updated_at) VALUES (?, 'claimed', ?, ?)
+ON CONFLICT (key) DO UPDATE SET expires_at = excluded.expires_at, updated_at = excluded.updated_at
+WHERE idempotency_keys.state = 'claimed' AND idempotency_keys.expires_at <= ?
+"""
+_RENEW = "UPDATE idempotency_keys SET expires_at = ?, updated_at = ? WHERE key = ? AND state = 'claimed'"
+_MARK = """
+INSERT INTO idempotency_keys (key, state, expires_at, updated_at) VALUES (?, 'done', NULL, ?)
+ON CONFLICT (key) DO UPDATE SET state = 'done', expires_at = NULL, updated_at = excluded.updated_at
 """
 
 
@@ -77,29 +93,28 @@ class IdempotencyStore:
             self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MILLISECONDS}")
             self._db.execute(_SCHEMA)
 
-    def claim(self, key: str) -> bool:
+    def claim(self, key: str, *, lease_seconds: float | None = None) -> bool:
         """Atomically take ``key`` for processing: True for exactly one caller.
 
-        False when the key is done, or claimed by someone else within the lease.
+        False when the key is done, or claimed by someone else whose lease (``lease_seconds``, default
+        the store's) has not run out.
         """
         now = time.time()
+        expires = now + (self.lease_seconds if lease_seconds is None else lease_seconds)
         with self._lock:
-            cur = self._db.execute(
-                "INSERT INTO idempotency_keys (key, state, updated_at) VALUES (?, 'claimed', ?) "
-                "ON CONFLICT (key) DO UPDATE SET updated_at = excluded.updated_at "
-                "WHERE idempotency_keys.state = 'claimed' AND idempotency_keys.updated_at < ?",
-                (key, now, now - self.lease_seconds),
-            )
+            cur = self._db.execute(_CLAIM, (key, expires, now, now))
             return cur.rowcount == 1
+
+    def renew(self, keys: Sequence[str], lease_seconds: float) -> None:
+        """Extend the lease of claims still being worked on (the consumer's heartbeat does this)."""
+        now = time.time()
+        with self._lock:
+            self._db.executemany(_RENEW, [(now + lease_seconds, now, k) for k in keys])
 
     def mark(self, key: str) -> None:
         """Record ``key`` as done (claimed or not): later copies are duplicates."""
         with self._lock:
-            self._db.execute(
-                "INSERT INTO idempotency_keys (key, state, updated_at) VALUES (?, 'done', ?) "
-                "ON CONFLICT (key) DO UPDATE SET state = 'done', updated_at = excluded.updated_at",
-                (key, time.time()),
-            )
+            self._db.execute(_MARK, (key, time.time()))
 
     def release(self, key: str) -> None:
         """Forget a claim whose work failed, so a redelivery can try again (a done key stays done)."""

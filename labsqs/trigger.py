@@ -318,7 +318,7 @@ def run_trigger(
 def invoke_and_settle(
     sqs: SQSClient,
     mapping: EventSourceMapping,
-    raws: list[dict[str, Any]],
+    raws: Sequence[Mapping[str, Any]],
     handler: Callable[[dict[str, Any], LambdaContext], Any],
     stats: TriggerStats,
 ) -> set[str]:

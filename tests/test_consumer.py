@@ -453,12 +453,51 @@ def test_store_claim_is_atomic_across_threads_and_survives_reopening(tmp_path):
         assert again.seen("order-1") and not again.claim("order-1") and not again.seen("order-2")
 
 
-def test_abandoned_claim_expires_after_its_lease(tmp_path):
-    store = IdempotencyStore(tmp_path / "lease.sqlite", lease_seconds=0.05)
-    assert store.claim("k")
-    assert not store.claim("k")  # held by a (possibly dead) worker
+def test_abandoned_claim_expires_after_its_lease_and_a_renewed_one_does_not(tmp_path):
+    store = IdempotencyStore(tmp_path / "lease.sqlite", lease_seconds=0.2)
+    assert store.claim("dead") and store.claim("alive")
+    assert not store.claim("dead")  # held by a (possibly dead) worker
     time.sleep(0.1)
-    assert store.claim("k")  # the lease ran out: the key can be taken over
+    store.renew(["alive"], lease_seconds=60)  # what the heartbeat does for a worker still at it
+    time.sleep(0.15)
+    assert store.claim("dead")  # the lease ran out: the key can be taken over
+    assert not store.claim("alive")
+
+
+def test_redelivery_after_a_worker_died_mid_handler_is_processed_not_parked(sqs, make_queue, tmp_path):
+    # GIVEN a worker received a message (1 s visibility), claimed it, and died before finishing
+    url = make_queue("died", VisibilityTimeout="1")
+    send(sqs, url, ["resize image"])
+    store = IdempotencyStore(tmp_path / "claims.sqlite")
+    (msg,) = sqs.receive_message(QueueUrl=url, WaitTimeSeconds=WAIT)["Messages"]
+    assert store.claim(msg["MessageId"], lease_seconds=1)  # a consumer leases for the visibility timeout
+    handled: list[str] = []
+
+    # WHEN SQS redelivers it to another consumer after the visibility timeout
+    stats = consume(url, lambda m: handled.append(m.body), sqs=sqs, wait_time_seconds=WAIT, max_messages=1,
+                    timeout_seconds=15, idempotency=store)  # fmt: skip
+
+    # THEN the stale claim does not block it: it is processed, once
+    assert handled == ["resize image"] and stats.deferred == 0 and stats.redelivered == 1
+    assert store.seen(msg["MessageId"])
+
+
+def test_a_duplicate_of_a_message_still_in_progress_is_left_alone(sqs, make_queue, tmp_path):
+    # GIVEN a key claimed by a live worker (long lease), and a second message with the same body key
+    url = make_queue("busy", VisibilityTimeout="30")
+    send(sqs, url, [json.dumps({"order_id": 9})])
+    store = IdempotencyStore(tmp_path / "busy.sqlite")
+    assert store.claim("9", lease_seconds=60)
+    handled: list[str] = []
+
+    # WHEN another consumer receives the duplicate
+    stats = consume(url, lambda m: handled.append(m.body), sqs=sqs, wait_time_seconds=WAIT, idle_polls=1,
+                    idempotency=store, key=body_field_key("order_id"))  # fmt: skip
+
+    # THEN it neither processes nor deletes it: it comes back later, when the first worker has decided
+    assert handled == [] and stats.deferred == 1 and stats.deleted == 0
+    attrs = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["ApproximateNumberOfMessagesNotVisible"])
+    assert attrs["Attributes"]["ApproximateNumberOfMessagesNotVisible"] == "1"
 
 
 # --- bounds, workers, validation ----------------------------------------------------------------
@@ -557,3 +596,33 @@ def test_consumer_takes_a_queue_handle_and_poison_reaches_its_dlq(sqs, lab_queue
     # THEN good jobs were processed once and the poison sits in the queue's DLQ
     assert sorted(titles) == ["analyst", "engineer"] and stats.failed == 2
     assert [json.loads(b)["title"] for b in visible_bodies(sqs, queue.dlq_url)] == ["poison"]
+
+
+def test_heartbeat_renews_the_claim_so_a_slow_first_copy_is_not_processed_twice(sqs, make_queue, tmp_path):
+    # GIVEN order 1 being processed slowly (longer than the 2 s visibility timeout) by consumer A
+    url = make_queue("renew", VisibilityTimeout="2")
+    send(sqs, url, [json.dumps({"order_id": 1})])
+    store = IdempotencyStore(tmp_path / "renew.sqlite")
+    key = body_field_key("order_id")
+    started, finish = threading.Event(), threading.Event()
+    handled: list[str] = []
+
+    def slow(m: Message) -> None:
+        started.set()
+        assert finish.wait(20)
+        handled.append("A")
+
+    a = Consumer(url, slow, sqs=sqs, wait_time_seconds=WAIT, idempotency=store, key=key)
+    thread, box = in_thread(lambda: a.run(max_messages=1, timeout_seconds=30))
+    assert started.wait(15)
+    time.sleep(3)  # past the first lease: only the heartbeat's renewal keeps the claim alive
+
+    # WHEN a second copy of order 1 reaches consumer B meanwhile
+    send(sqs, url, [json.dumps({"order_id": 1})])
+    b_stats = consume(url, lambda m: handled.append("B"), sqs=sqs, wait_time_seconds=WAIT, idle_polls=1,
+                      idempotency=store, key=key)  # fmt: skip
+    finish.set()
+    thread.join(30)
+
+    # THEN B left it alone (A still holds the claim); A finished; order 1 was processed once
+    assert b_stats.deferred == 1 and handled == ["A"] and box["result"].processed == 1

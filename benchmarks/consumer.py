@@ -1,0 +1,125 @@
+"""Consumer benchmark: what does labsqs.consumer cost over a bare boto3 loop?
+
+Same engine, same client, same pre-filled backlog (send_message_batch), alternating rounds:
+
+- ``consumer``   Consumer(workers=1, no-op handler, 10 per receive, heartbeat on) run(max_messages=N)
+- ``raw``        receive_message(10) + delete_message_batch until N are deleted — the loop people write
+- ``raw+attrs``  the same loop asking for every system and message attribute, as the consumer does
+                 (it needs ApproximateReceiveCount, SentTimestamp, MessageGroupId ...)
+
+Prints msg/s per round, the client's CPU per message (the library's own cost, steady even when other
+processes load the machine), the medians, and consumer / raw (goal >= 0.95) two ways: the ratio of the
+medians, and the median of the per-round ratios. The machine is shared, so throughput drifts between
+rounds; the per-round ratio compares loops run seconds apart and is the steadier figure.
+
+    .venv/bin/python benchmarks/consumer.py [--messages 2000] [--rounds 5]
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import time
+import uuid
+from collections.abc import Callable
+
+from labsqs.client import sqs_client
+from labsqs.consumer import Consumer
+
+FILL_THREADS_NOTE = "backlog filled with send_message_batch (10 per request) before each timed loop"
+WAIT_TIME_SECONDS = 1  # the backlog is there: a receive returns at once; 1 s only bounds the empty tail
+ROUND_CAP_SECONDS = 120.0
+
+
+def fill(sqs, url: str, n: int) -> None:
+    for start in range(0, n, 10):
+        entries = [{"Id": str(j), "MessageBody": f'{{"n": {start + j}}}'} for j in range(min(10, n - start))]
+        resp = sqs.send_message_batch(QueueUrl=url, Entries=entries)
+        if resp.get("Failed"):
+            raise RuntimeError(f"fill failed: {resp['Failed'][:1]}")
+
+
+def raw_loop(sqs, url: str, n: int, *, attributes: bool) -> int:
+    extra = {"MessageSystemAttributeNames": ["All"], "MessageAttributeNames": ["All"]} if attributes else {}
+    deadline, done = time.monotonic() + ROUND_CAP_SECONDS, 0
+    while done < n and time.monotonic() < deadline:
+        msgs = sqs.receive_message(
+            QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=WAIT_TIME_SECONDS, **extra
+        ).get("Messages", [])
+        if not msgs:
+            continue
+        sqs.delete_message_batch(
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)],
+        )
+        done += len(msgs)
+    return done
+
+
+def consumer_loop(sqs, url: str, n: int) -> int:
+    stats = Consumer(url, lambda m: None, sqs=sqs, workers=1, wait_time_seconds=WAIT_TIME_SECONDS).run(
+        max_messages=n, timeout_seconds=ROUND_CAP_SECONDS
+    )
+    return stats.deleted
+
+
+def timed(loop: Callable[[], int], n: int) -> tuple[float, float]:
+    """(msg/s wall clock, client CPU µs per message — this process, all threads)."""
+    t0, c0 = time.perf_counter(), time.process_time()
+    done = loop()
+    elapsed, cpu = time.perf_counter() - t0, time.process_time() - c0
+    if done != n:
+        raise RuntimeError(f"loop handled {done} of {n} messages")
+    return done / elapsed, cpu / done * 1e6
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rounds", type=int, default=9)
+    args = parser.parse_args()
+    sqs = sqs_client()
+    url = sqs.create_queue(
+        QueueName=f"bench-consumer-{uuid.uuid4().hex[:8]}", Attributes={"VisibilityTimeout": "60"}
+    )["QueueUrl"]
+    n = args.messages
+    loops: dict[str, Callable[[], int]] = {
+        "consumer": lambda: consumer_loop(sqs, url, n),
+        "raw": lambda: raw_loop(sqs, url, n, attributes=False),
+        "raw+attrs": lambda: raw_loop(sqs, url, n, attributes=True),
+    }
+    rates: dict[str, list[float]] = {name: [] for name in loops}
+    cpu_us: dict[str, list[float]] = {name: [] for name in loops}
+    print(
+        f"endpoint {sqs.meta.endpoint_url}; {n} messages a round; {args.rounds} rounds; {FILL_THREADS_NOTE}"
+    )
+    try:
+        fill(sqs, url, n)
+        loops["raw"]()  # warm-up: connections, the engine's code paths
+        for r in range(args.rounds):
+            order = list(loops) if r % 2 == 0 else list(reversed(loops))  # alternate to cancel drift
+            figures = []
+            for name in order:
+                fill(sqs, url, n)
+                rate, cpu = timed(loops[name], n)
+                rates[name].append(rate)
+                cpu_us[name].append(cpu)
+                figures.append(f"{name} {rates[name][-1]:7.0f}")
+            print(f"round {r + 1}: " + "  ".join(figures) + "  msg/s")
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+    med = {name: statistics.median(v) for name, v in rates.items()}
+    print("median msg/s: " + "  ".join(f"{name} {v:.0f}" for name, v in med.items()))
+    print(
+        "median client CPU µs/msg: " + "  ".join(f"{k} {statistics.median(v):.0f}" for k, v in cpu_us.items())
+    )
+    for base in ("raw", "raw+attrs"):
+        paired = statistics.median(c / b for c, b in zip(rates["consumer"], rates[base], strict=True))
+        print(
+            f"consumer / {base:<9}: ratio of medians {med['consumer'] / med[base]:.3f}, "
+            f"median of per-round ratios {paired:.3f}  (goal >= 0.95)"
+        )
+
+
+if __name__ == "__main__":
+    main()
