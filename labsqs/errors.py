@@ -126,3 +126,16 @@ class ConformanceError(LabSqsError):
 
 class UnknownCheck(ConformanceError):
     """No conformance check has this id or group name."""
+
+
+# --- pipelines (the seeds' two applications) -------------------------------------------------------
+class InvalidJobPosting(InvalidMessage):
+    """A job-posting message (or row) lacks a field the filter needs, or has one of the wrong type."""
+
+
+class InvalidResumeUpdate(InvalidMessage):
+    """A resume update (or PDF job) message is malformed: unknown action, missing ids, data not an object."""
+
+
+class ResumeStateError(LabSqsError):
+    """A resume update does not fit the stored resume (CREATE of an existing one, UPDATE of a missing one)."""
