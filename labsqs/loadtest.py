@@ -71,6 +71,7 @@ from labsqs.bench import (
     Accounting,
     LoadConfig,
     batch_size_arg,
+    dlq_message_ids,
     float_in,
     handler_time_arg,
     int_in,
@@ -256,10 +257,12 @@ class LoadRun:
         sqs = self.client()
         counts = queue_counts(self.queue_url, sqs=sqs)
         policy = queue_attributes(self.queue_url, sqs=sqs).redrive_policy
-        dlq = 0
+        dlq, overlap = 0, 0
         if policy is not None:
             dlq_url = sqs.get_queue_url(QueueName=policy.dlq_name)["QueueUrl"]
             dlq = queue_counts(dlq_url, sqs=sqs).total
+            if dlq and not self.worker_counters:  # ids are known here only with one process
+                overlap = len(dlq_message_ids(dlq_url, sqs=sqs, expected=dlq) & self.deleted_ids)
         totals = self.totals()
         return Accounting(
             sent=totals.get("sent", 0),
@@ -267,6 +270,7 @@ class LoadRun:
             dlq=dlq,
             queued=counts.visible + counts.delayed,
             in_flight=counts.in_flight,
+            dlq_also_processed=overlap,
         )
 
     # -- the side files --
