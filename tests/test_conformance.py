@@ -169,15 +169,34 @@ def test_run_checks_reports_progress_and_deletes_its_queues(moto_sqs):
     assert moto_sqs.list_queues().get("QueueUrls", []) == []
 
 
-def test_a_check_that_crashes_is_an_error_result_and_its_queues_are_deleted(moto_sqs, monkeypatch):
+def test_a_check_of_your_own_runs_like_the_suites(moto_sqs):
+    # GIVEN a check written by a learner: a message timer of 0 overrides a 60 s delay queue
+    def timer_wins(p: cf.Probe) -> str:
+        url = p.queue("timer", DelaySeconds=60)
+        p.send(url, "now", DelaySeconds=0)
+        p.expect(len(p.receive(url)) == 1, "the queue's delay won")
+        return "delivered at once"
+
+    mine = cf.Check(
+        "my.timer", "a message timer overrides the queue's delay", "Developer Guide", (), timer_wins
+    )
+    # WHEN it runs instead of the registered suite
+    (result,) = cf.run_checks(sqs=moto_sqs, checks=[mine])
+    # THEN it is reported like any other check, and its queue is gone
+    assert (result.id, result.status, result.detail) == ("my.timer", "pass", "delivered at once")
+    assert moto_sqs.list_queues().get("QueueUrls", []) == []
+
+
+def test_a_check_that_crashes_is_an_error_result_and_its_queues_are_deleted(moto_sqs):
     # GIVEN a check that creates a queue and then breaks
     def broken(p: cf.Probe) -> str:
         p.queue("broken")
         raise RuntimeError("bug in the check")
 
-    monkeypatch.setattr(cf, "CHECKS", [cf.Check("x.broken", "a broken check", "API Reference", (), broken)])
-    # WHEN the suite runs
-    (result,) = cf.run_checks(sqs=moto_sqs)
+    # WHEN it runs
+    (result,) = cf.run_checks(
+        sqs=moto_sqs, checks=[cf.Check("x.broken", "broken", "API Reference", (), broken)]
+    )
     # THEN the crash is a result, not an exception, and the queue is gone
     assert result.status == cf.ERROR and "bug in the check" in result.detail
     assert moto_sqs.list_queues().get("QueueUrls", []) == []
