@@ -27,6 +27,10 @@ What this module adds to that bare loop, each piece a small function of :class:`
 **Workers**
     ``workers=N`` runs N receive-process-delete loops on threads sharing one boto3 client (clients are
     thread-safe; sessions and resources are not).
+**Idempotency** (``idempotency=IdempotencyStore(path)``, ``key=``)
+    Before the handler runs, the message's key (default: its MessageId) is claimed in a SQLite file; a
+    redelivered message whose key is already done is deleted without running the handler again
+    (``duplicates_skipped``). The claim lasts as long as the message stays hidden.
 **Graceful stop** (``stop()``, SIGINT/SIGTERM with ``handle_signals=True``, Ctrl-C in a notebook)
     No new receives; the handler running now finishes and its message is deleted; messages received but
     not started are *released* (visibility 0) so another consumer gets them at once instead of waiting
@@ -763,25 +767,26 @@ class Consumer:
             elif outcome == _FAILED:
                 settled |= self._after_failure(message, batch[i + 1 :])
             else:  # _DEFERRED: another worker holds it; let it come back after its visibility timeout
-                self._inflight.drop([message])
+                settled |= self._after_failure(message, batch[i + 1 :], backoff=False)
                 self._budget.give_back(1)
         self._delete(to_delete)
         self._release(unstarted)
 
     def _handle(self, message: Message) -> str:
         """Run the handler once (or skip a duplicate); returns the outcome."""
-        store, key = self.idempotency, None
+        store, key = self.idempotency, None  # key is set once this worker holds the claim
         try:
             if store is not None:
-                key = self.key(message)
+                wanted = self.key(message)
                 # the claim lasts as long as the message stays hidden (the heartbeat renews both)
                 lease = max(1.0, self._inflight.seconds_left(message))
-                if not store.claim(key, lease_seconds=lease):
-                    if store.seen(key):
+                if not store.claim(wanted, lease_seconds=lease):
+                    if store.seen(wanted):
                         self.stats.add(duplicates_skipped=1)
                         return _DUPLICATE
                     self.stats.add(deferred=1)
                     return _DEFERRED
+                key = wanted
                 self._inflight.claimed(message, key)
             self.handler(message)
         except Exception as exc:  # noqa: BLE001 - a failed message is data, not a crash
@@ -807,18 +812,21 @@ class Consumer:
             except Exception:  # noqa: BLE001
                 log.exception("on_error callback failed for message %s", message.message_id)
 
-    def _after_failure(self, failed: Message, rest: Sequence[Message]) -> set[str]:
-        """Leave the failed message to retry (after ``retry_backoff`` if set); on FIFO queues hand back
-        the rest of its group in this batch so it cannot overtake. Returns the handed-back handles."""
+    def _after_failure(self, failed: Message, rest: Sequence[Message], *, backoff: bool = True) -> set[str]:
+        """Leave the failed (or deferred) message to come back (after ``retry_backoff`` if set); on FIFO
+        queues hand back the rest of its group in this batch so it cannot overtake. Returns the
+        handed-back receipt handles."""
         held = [m for m in rest if m.group_id == failed.group_id] if self._fifo and failed.group_id else []
         deadlines = self._inflight.drop([failed, *held])
         changes: list[tuple[str, int]] = []
-        backoff = self._backoff_seconds(failed)
-        if backoff is not None:
-            changes.append((failed.receipt_handle, backoff))
+        backoff_seconds = self._backoff_seconds(failed) if backoff else None
+        if backoff_seconds is not None:
+            changes.append((failed.receipt_handle, backoff_seconds))
         if held:
             failed_visible_in = (
-                backoff if backoff is not None else deadlines[failed.receipt_handle] - time.monotonic()
+                backoff_seconds
+                if backoff_seconds is not None
+                else deadlines[failed.receipt_handle] - time.monotonic()
             )
             hold = min(
                 MAX_VISIBILITY_TIMEOUT_SECONDS,
