@@ -279,6 +279,8 @@ def run_trigger(
     ``FunctionResponseTypes=["ReportBatchItemFailures"]``.
     """
     _check(batch_size, wait_time_seconds, max_batches, idle_polls)
+    if function_timeout_seconds <= 0:
+        raise InvalidConsumerOption(f"function_timeout_seconds must be > 0, got {function_timeout_seconds}")
     if not callable(handler):
         raise InvalidConsumerOption(f"handler must be callable (event, context), got {handler!r}")
     if sqs is None:

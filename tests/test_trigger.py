@@ -240,7 +240,11 @@ def test_lambdas_rules_for_reading_a_partial_response():
 
 
 def test_trigger_options_are_checked_before_any_request():
-    for bad in ({"batch_size": 0}, {"batch_size": 11}, {"wait_time_seconds": 21}, {"idle_polls": 0}):
+    bad_options = (
+        {"batch_size": 0}, {"batch_size": 11}, {"wait_time_seconds": 21}, {"idle_polls": 0},
+        {"max_batches": 0}, {"function_timeout_seconds": 0},
+    )  # fmt: skip
+    for bad in bad_options:
         with pytest.raises(InvalidConsumerOption):
             run_trigger("http://127.0.0.1:1/q", lambda e, c: None, sqs=object(), **bad)
 
