@@ -1860,7 +1860,10 @@ def render_table(results: Iterable[CheckResult], *, detail_width: int = 70) -> s
         lines.append(f"{r.id.ljust(width)}  {r.status.ljust(13)}  {_clip(r.detail, detail_width)}")
     tally = counts(rows)
     lines.append("")
-    lines.append(", ".join(f"{n} {s}" for s, n in tally.items()) + f" — {len(rows)} checks")
+    lines.append(
+        ", ".join(f"{n} {s}" for s, n in tally.items())
+        + f" — {len(rows)} check{'s' if len(rows) != 1 else ''}"
+    )
     return "\n".join(lines)
 
 
