@@ -141,6 +141,9 @@ def _attribute_value(attr: Mapping[str, Any]) -> Any:
     return attr.get("StringListValues") or attr.get("BinaryListValues")
 
 
+_EMPTY: Mapping[str, Any] = MappingProxyType({})
+
+
 @dataclass(frozen=True, slots=True)
 class Message:
     """One received message, as a handler sees it.
@@ -160,15 +163,15 @@ class Message:
     @classmethod
     def from_sqs(cls, raw: Mapping[str, Any], queue_url: str) -> Message:
         """Build from one entry of a ReceiveMessage answer."""
+        # read-only views over the answer's own (fresh) dicts: no copies on the hot path
+        attrs = raw.get("MessageAttributes")
         return cls(
-            message_id=raw["MessageId"],
-            receipt_handle=raw["ReceiptHandle"],
-            body=raw.get("Body", ""),
-            queue_url=queue_url,
-            attributes=MappingProxyType(dict(raw.get("Attributes") or {})),
-            message_attributes=MappingProxyType(
-                {k: _attribute_value(v) for k, v in (raw.get("MessageAttributes") or {}).items()}
-            ),
+            raw["MessageId"],
+            raw["ReceiptHandle"],
+            raw.get("Body", ""),
+            queue_url,
+            MappingProxyType(raw.get("Attributes") or {}),
+            MappingProxyType({k: _attribute_value(v) for k, v in attrs.items()}) if attrs else _EMPTY,
         )
 
     @property
