@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.labsqs-installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test install engine down bench lock lint clean
+.PHONY: lab test install engine down bench conformance lock lint clean
 
 lab: install ## set up, start the SQS engine and JupyterLab (Ctrl-C stops both)
 	$(VENV)/bin/labsqs lab
@@ -33,6 +33,9 @@ down:
 
 bench: install ## engine benchmarks (prints figures)
 	$(PY) benchmarks/engine.py
+
+conformance: install ## run the conformance checks on LocalStack and moto, regenerate docs/conformance.md
+	$(VENV)/bin/labsqs conformance --write-docs
 
 lint: install
 	$(VENV)/bin/ruff check labsqs tests benchmarks loadtests
