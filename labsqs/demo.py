@@ -1,0 +1,325 @@
+"""``labsqs demo jobs|resumes``: the seeds' two applications, end to end, from the terminal.
+
+Each demo creates its own queues (unique names, deleted at the end unless ``--keep``), runs the whole
+pipeline against the lab's engine with a progress line, and prints a summary. The files it writes (the
+SQLite databases, the PDFs, a picture of the flow) stay in ``--out`` (default: the lab folder's
+``demo/``) for you to open.
+
+``jobs``    seed 002: "Fetch Jobs" → one message per posting → the triggered filter scores and saves
+            each (``batch_size=1``) → malformed postings end in the DLQ with their reason.
+``resumes`` seed 000: resume edits through a FIFO queue (one group per user) → 3 update processors →
+            SQLite → PDF jobs → PDF workers → notifications, with injected failures and a poison update.
+
+The seeds' timings (60 s / 30 s visibility, 20 s long polls) would make a failed message wait a minute
+per retry; the demos default to 2 s visibility and 2 s polls so they end in seconds. ``--seed-timings``
+uses the seeds' values.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import sys
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+DEMO_VISIBILITY_SECONDS = 2
+DEMO_WAIT_SECONDS = 2
+DEFAULT_BAD_JOBS = 1
+TOP_JOBS_SHOWN = 10
+MAX_COLUMN_CHARS = 34
+
+_BAD_JOB_BODIES = (
+    '{"title": "Backend Engineer", "company": "Truncated Corp", "job_url": ',  # cut-off JSON
+    json.dumps({"company": "No Title Inc", "job_url": "https://jobs.example.com/x/1"}),  # no title
+    json.dumps({"title": "Data Engineer", "job_url": "https://jobs.example.com/x/2", "min_amount": "a lot"}),
+)
+
+
+def _progress_printer(render: Callable[[dict[str, int]], str]) -> Callable[[dict[str, int]], None]:
+    """Print a progress line to stderr when the numbers change (one line rewritten on a terminal)."""
+    last: list[str] = []
+    tty = sys.stderr.isatty()
+
+    def show(counts: dict[str, int]) -> None:
+        text = render(counts)
+        if last and last[0] == text:
+            return
+        last[:] = [text]
+        if tty:
+            print(f"\r  {text}   ", end="", file=sys.stderr, flush=True)
+        else:
+            print(f"  {text}", file=sys.stderr, flush=True)
+
+    def done() -> None:
+        if tty and last:
+            print(file=sys.stderr)
+
+    show.done = done  # type: ignore[attr-defined]
+    return show
+
+
+def _table(frame: Any) -> str:
+    import pandas as pd
+
+    with pd.option_context("display.max_colwidth", MAX_COLUMN_CHARS, "display.width", 200):
+        return frame.to_string(index=False)
+
+
+def _out_dir(args: argparse.Namespace) -> Path:
+    if args.out:
+        out = Path(args.out)
+    else:
+        from labsqs.engine import lab_home
+
+        out = lab_home() / "demo"
+    out.mkdir(parents=True, exist_ok=True)
+    return out.resolve()
+
+
+def _timings(args: argparse.Namespace, seed_visibility: int, seed_wait: int) -> tuple[int, int]:
+    if args.seed_timings:
+        return seed_visibility, seed_wait
+    return args.visibility, args.wait
+
+
+# --- labsqs demo jobs -------------------------------------------------------------------------------
+def cmd_jobs(args: argparse.Namespace) -> int:
+    from labsqs.client import sqs_client
+    from labsqs.dlq import inspect
+    from labsqs.pipelines import jobs
+    from labsqs.producer import send
+    from labsqs.queues import delete_queue, ensure_queue
+
+    sqs = sqs_client(args.endpoint)
+    visibility, wait = _timings(args, jobs.VISIBILITY_TIMEOUT_SECONDS, jobs.LONG_POLL_SECONDS)
+    out = _out_dir(args)
+    db_path = out / "jobs.sqlite"
+    for stale in (
+        db_path,
+        db_path.with_name(db_path.name + "-wal"),
+        db_path.with_name(db_path.name + "-shm"),
+    ):
+        stale.unlink(missing_ok=True)
+    name = f"{jobs.DEFAULT_QUEUE_NAME}-{uuid.uuid4().hex[:6]}"
+    queue = ensure_queue(
+        jobs.jobs_queue_spec(name, visibility_timeout_seconds=visibility, receive_wait_seconds=wait), sqs=sqs
+    )
+    print(f"queue {queue.name} (visibility {visibility} s, long poll {wait} s, DLQ after 3 receives)")
+    try:
+        print("1. the user clicks Fetch Jobs: the producer fetches postings ...")
+        fetched = jobs.fetch_jobs(
+            args.search,
+            args.location,
+            source=args.source,
+            sample_rows=args.rows,
+            results_wanted=args.rows or 15,
+        )
+        print(f"   {fetched.note}")
+        started = time.perf_counter()
+        result = jobs.queue_jobs(queue, fetched.jobs, source=fetched.source, sqs=sqs)
+        took = (time.perf_counter() - started) * 1000
+        print(f"2. ... sends one message per job and returns at once: {result}  ({took:.0f} ms)")
+        bad = [_BAD_JOB_BODIES[i % len(_BAD_JOB_BODIES)] for i in range(args.bad)]
+        for body in bad:
+            send(queue, body, sqs=sqs)
+        if bad:
+            print(f"   (+ {len(bad)} malformed message(s), to show where failures go)")
+        print("3. the trigger invokes the filter once per message (batch_size=1) until the queue drains:")
+        show = _progress_printer(
+            lambda c: (
+                f"saved {c['jobs']:>3}  waiting {c['waiting']:>3}  in flight {c['in_flight']}  "
+                f"failed attempts {c['failed_attempts']}  in DLQ {c['dlq']}"
+            )
+        )
+        with jobs.JobStore(db_path) as store:
+            run = jobs.run_filter(
+                queue, store, sqs=sqs, wait_time_seconds=wait, timeout_seconds=args.timeout, progress=show
+            )
+            show.done()  # type: ignore[attr-defined]
+            counts = store.counts()
+            print()
+            print(
+                f"summary: jobs_queued {result['jobs_queued'] + len(bad)}, saved {counts['jobs']} "
+                f"({counts['matches']} matches), invocations {run.trigger.get('invocations', 0)}, "
+                f"failed attempts {counts['failed_attempts']}, in DLQ {run.dead_letters}"
+                + ("" if run.drained else "  (stopped by --timeout before the queue drained)")
+            )
+            print()
+            print(f"top {TOP_JOBS_SHOWN} jobs by score:")
+            print(_table(jobs.summary_table(store, top=TOP_JOBS_SHOWN)))
+            failures = store.failures()
+        if len(failures):
+            print()
+            print("failures (one row per attempt):")
+            shown = failures.assign(message=failures["message_id"].str[:8])[
+                ["message", "receive_count", "reason"]
+            ]
+            print(_table(shown))
+            if queue.dlq is not None:
+                dead = inspect(queue.dlq, sqs=sqs)
+                dlq_name = queue.dlq.name
+                print(f"the DLQ {dlq_name} holds {len(dead)} message(s): `labsqs dlq inspect {dlq_name}`")
+        print()
+        print(f"database: {db_path}")
+    finally:
+        if args.keep:
+            print(f"kept the queue {queue.name} and its DLQ (--keep)")
+        else:
+            delete_queue(queue, sqs=sqs, missing_ok=True)
+    return 0
+
+
+# --- labsqs demo resumes ----------------------------------------------------------------------------
+def cmd_resumes(args: argparse.Namespace) -> int:
+    from labsqs.client import sqs_client
+    from labsqs.pipelines import resumes
+    from labsqs.producer import send
+
+    sqs = sqs_client(args.endpoint)
+    visibility, wait = _timings(args, resumes.VISIBILITY_TIMEOUT_SECONDS, resumes.LONG_POLL_SECONDS)
+    out = _out_dir(args)
+    db_path = out / "resumes.sqlite"
+    pdf_dir = out / "pdfs"
+    keys_path = out / "resumes-pdf-keys.sqlite"
+    for path in (db_path, keys_path):
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+    shutil.rmtree(pdf_dir, ignore_errors=True)
+    prefix = f"devresume-{uuid.uuid4().hex[:6]}"
+    queues = resumes.ensure_resume_queues(
+        prefix, visibility_timeout_seconds=visibility, receive_wait_seconds=wait, sqs=sqs
+    )
+    print(f"queues {prefix}-* (visibility {visibility} s, long poll {wait} s, DLQ after 3 receives)")
+    try:
+        updates = resumes.sample_updates(args.users, args.updates, seed=args.seed)
+        report = resumes.queue_resume_updates(queues.updates, updates, sqs=sqs)
+        print(f"1. {len(report.sent)} resume updates from {args.users} users → FIFO queue, a group per user")
+        for i in range(args.poison):
+            user = updates[i % len(updates)].user_id
+            poison = {
+                "updateId": f"poison-{i + 1}",
+                "userId": user,
+                "resumeId": "resume-1",
+                "action": "ARCHIVE",
+            }
+            send(queues.updates, poison, group_id=f"user-{user}", dedup_id=poison["updateId"], sqs=sqs)
+        if args.poison:
+            print(f"   (+ {args.poison} poison update(s) with the unknown action ARCHIVE)")
+        injector = resumes.FailureInjector(args.failure_rate, seed=args.seed) if args.failure_rate else None
+        print(
+            f"2. {args.consumers} update processors and {args.pdf_workers} PDF workers run"
+            + (f", failing {args.failure_rate:.0%} of the time at each step (transient)" if injector else "")
+        )
+        show = _progress_printer(
+            lambda c: "  ".join(f"{k.replace('resume ', '')} {v}" for k, v in c.items() if "notif" not in k)
+        )
+        run = resumes.run_resume_pipeline(
+            queues,
+            db_path=db_path,
+            output_dir=pdf_dir,
+            consumers=args.consumers,
+            pdf_workers=args.pdf_workers,
+            injector=injector,
+            wait_time_seconds=wait,
+            timeout_seconds=args.timeout,
+            idempotency_path=keys_path,
+            sqs=sqs,
+            progress=show,
+        )
+        show.done()  # type: ignore[attr-defined]
+        counts = resumes.flow_counts(queues, db_path=db_path, output_dir=pdf_dir, sqs=sqs)
+        _save_flow_picture(resumes, counts, out / "flow.png")
+        notes = resumes.drain_notifications(queues.notifications, sqs=sqs, wait_time_seconds=1)
+        with resumes.ResumeStore(db_path) as store:
+            same = store.resumes() == resumes.expected_resumes(updates)
+            table = store.frame()
+            failures = store.failures()
+        pdfs = sorted(pdf_dir.rglob("*.pdf"))
+        print()
+        print(
+            f"summary: updates processed {run.total('updates', 'processed')}, "
+            f"retried {run.total('updates', 'redelivered')}, PDFs {len(pdfs)}, notifications {len(notes)} "
+            f"(distinct {len({n['notificationId'] for n in notes})}), injected failures "
+            f"{sum(run.injected.values())}"
+        )
+        print(f"database matches the in-order replay of every user's updates: {'yes' if same else 'NO'}")
+        print()
+        print(_table(table))
+        print()
+        print(_table(counts[["stage", "waiting", "in_flight"]]))
+        real = failures[~failures["reason"].str.startswith("injected")]
+        if len(real):
+            print()
+            print("failures that were not injected (one row per attempt):")
+            print(
+                _table(
+                    real.assign(message=real["message_id"].str[:8])[
+                        ["stage", "message", "receive_count", "reason"]
+                    ]
+                )
+            )
+        print()
+        print(f"database: {db_path}\nPDFs: {pdf_dir}\npicture of the flow: {out / 'flow.png'}")
+    finally:
+        if args.keep:
+            print(f"kept the queues {prefix}-* (--keep)")
+        else:
+            resumes.delete_resume_queues(queues, sqs=sqs)
+    return 0
+
+
+def _save_flow_picture(resumes: Any, counts: Any, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg", force=False)
+    import matplotlib.pyplot as plt
+
+    ax = resumes.plot_flow(counts, title="Resume builder after the run")
+    ax.figure.savefig(path, dpi=110, bbox_inches="tight")
+    plt.close(ax.figure)
+
+
+# --- wiring -------------------------------------------------------------------------------------------
+def _common(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--visibility", type=int, default=DEMO_VISIBILITY_SECONDS, help="visibility timeout, s")
+    p.add_argument("--wait", type=int, default=DEMO_WAIT_SECONDS, help="long poll, s (0–20)")
+    p.add_argument("--seed-timings", action="store_true", help="use the seed's visibility and long poll")
+    p.add_argument(
+        "--timeout", type=float, default=300.0, help="give up waiting for the queues after this, s"
+    )
+    p.add_argument("--out", help="folder for the database and files (default: <lab folder>/demo)")
+    p.add_argument("--keep", action="store_true", help="keep the queues after the demo")
+    p.add_argument("--endpoint", help="SQS endpoint (default: the lab's engine)")
+
+
+def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Callable[..., int]]) -> None:
+    """Add ``labsqs demo jobs|resumes`` to the ``labsqs`` command."""
+    demo = subparsers.add_parser("demo", help="the seeds' two pipelines, end to end (jobs, resumes)")
+    which = demo.add_subparsers(dest="demo_command", required=True)
+
+    p = which.add_parser("jobs", help="seed 002: fetch jobs → queue → triggered filter → SQLite (+ DLQ)")
+    p.add_argument("--source", choices=("auto", "sample", "jobspy"), default="auto", help="default: auto")
+    p.add_argument("--search", default="python developer")
+    p.add_argument("--location", default="Remote")
+    p.add_argument("--rows", type=int, help="at most this many postings (default: all)")
+    p.add_argument("--bad", type=int, default=DEFAULT_BAD_JOBS, help="malformed messages to add (default 1)")
+    _common(p)
+    p.set_defaults(demo_handler=cmd_jobs)
+
+    p = which.add_parser("resumes", help="seed 000: FIFO resume updates → SQLite → PDFs → notifications")
+    p.add_argument("--users", type=int, default=4)
+    p.add_argument("--updates", type=int, default=5, help="updates per user")
+    p.add_argument("--consumers", type=int, default=3, help="update processors (default 3)")
+    p.add_argument("--pdf-workers", type=int, default=2)
+    p.add_argument("--failure-rate", type=float, default=0.1, help="injected, per step (default 0.1)")
+    p.add_argument("--poison", type=int, default=1, help="poison updates to add (default 1)")
+    p.add_argument("--seed", type=int, default=0, help="seed of the sample data and the injected failures")
+    _common(p)
+    p.set_defaults(demo_handler=cmd_resumes)
+
+    commands["demo"] = lambda args: int(args.demo_handler(args))
