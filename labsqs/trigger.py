@@ -5,8 +5,10 @@ fleet of pollers long-polls the queue, groups up to ``batch_size`` messages into
 function with it, and settles the batch from the result:
 
 - the function returns normally → every message in the batch is deleted;
-- the function raises (or times out) → *nothing* is deleted: every message comes back after the queue's
-  visibility timeout, including the ones your code already handled (so handlers must be idempotent);
+- the function raises (or, on AWS, times out) → *nothing* is deleted: every message comes back after the
+  queue's visibility timeout, including the ones your code already handled (so handlers must be
+  idempotent). Here a function is never killed: ``context.get_remaining_time_in_millis()`` only counts
+  down from ``function_timeout_seconds``;
 - with ``FunctionResponseTypes=["ReportBatchItemFailures"]`` the function may instead return
   ``{"batchItemFailures": [{"itemIdentifier": "<messageId>"}, ...]}``: those messages stay, all others are
   deleted. An empty or missing list means "all succeeded"; an answer Lambda cannot read (not an object,
