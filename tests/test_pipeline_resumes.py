@@ -1,0 +1,307 @@
+"""Pipeline 2 (seed 000): FIFO resume updates per user → SQLite → PDF jobs → PDFs + notifications.
+
+Unit tests cover the message, the state machine, the store's exactly-once apply, the PDF and the failure
+injector; the integration tests run the whole flow on the real engine (1 s visibility, 1 s polls) with
+3 update processors, 2 PDF workers, injected failures and poison messages.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import uuid
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+from labsqs import cli
+from labsqs.consumer import Message
+from labsqs.dlq import inspect
+from labsqs.errors import InvalidResumeUpdate, ResumeStateError
+from labsqs.pipelines import resumes
+from labsqs.pipelines._common import queue_depth
+from labsqs.pipelines.resumes import FailureInjector, ResumeState, ResumeStore, ResumeUpdate
+from labsqs.producer import send
+
+WAIT_SECONDS = 1
+VISIBILITY_SECONDS = 1
+RUN_TIMEOUT_SECONDS = 60
+
+
+def _pages(pdf: bytes) -> int:
+    """Count page objects with a regex of our own (independent of reportlab and of the module)."""
+    return len(re.findall(rb"/Type\s*/Page[^s]", pdf))
+
+
+def _assert_real_one_page_pdf(path: Path) -> None:
+    raw = path.read_bytes()
+    assert raw.startswith(b"%PDF-"), f"{path} is not a PDF"
+    assert raw.rstrip().endswith(b"%%EOF"), f"{path} is truncated"
+    assert _pages(raw) == 1, f"{path} has {_pages(raw)} pages"
+    page_tree = [obj for obj in raw.split(b"endobj") if re.search(rb"/Type\s*/Pages\b", obj)]
+    assert len(page_tree) == 1 and re.search(rb"/Count\s+1\b", page_tree[0]), "page tree: not 1 page"
+
+
+# --- the message --------------------------------------------------------------------------------------
+def test_update_message_round_trips_in_the_seeds_shape():
+    update = ResumeUpdate("u1-001", "u1", "resume-1", "CREATE", {"name": "Ada", "skills": ["SQS"]}, "modern")
+    body = update.to_message()
+    assert set(body) == {"updateId", "userId", "resumeId", "action", "template", "data"}
+    assert ResumeUpdate.parse(json.dumps(body)) == update
+    assert update.group_id == "user-u1"
+
+
+@pytest.mark.parametrize(
+    ("fields", "reason"),
+    [
+        ({"action": "ARCHIVE"}, "action must be one of"),
+        ({"user_id": "user 1"}, "userId must be"),
+        ({"update_id": ""}, "updateId must be"),
+        ({"template": "fancy"}, "template must be one of"),
+        ({"data": {}}, "CREATE needs data.name"),
+        ({"data": ["not", "an", "object"]}, "data must be an object"),
+        ({"data": {"name": "Ada", "when": object()}}, "data is not JSON"),
+    ],
+)
+def test_malformed_updates_are_refused_with_a_reason(fields, reason):
+    base = {
+        "update_id": "u1-001",
+        "user_id": "u1",
+        "resume_id": "r1",
+        "action": "CREATE",
+        "data": {"name": "Ada"},
+    }
+    with pytest.raises(InvalidResumeUpdate, match=reason):
+        ResumeUpdate(**{**base, **fields})
+
+
+# --- what updates do ----------------------------------------------------------------------------------
+def test_update_merges_fields_null_removes_and_order_matters():
+    create = ResumeUpdate("a-1", "a", "r", "CREATE", {"name": "Ada", "headline": "Engineer", "email": "a@x"})
+    senior = ResumeUpdate("a-2", "a", "r", "UPDATE", {"headline": "Senior"})
+    staff = ResumeUpdate("a-3", "a", "r", "UPDATE", {"headline": "Staff", "email": None}, "minimal")
+    # in order: the last headline wins, email removed, template changed, version counts changes
+    assert resumes.expected_resumes([create, senior, staff]) == {
+        ("a", "r"): ResumeState("minimal", {"name": "Ada", "headline": "Staff"}, 3)
+    }
+    # out of order: a different result — so comparing with the in-order replay detects reordering
+    assert resumes.expected_resumes([create, staff, senior])[("a", "r")].data["headline"] == "Senior"
+    # an UPDATE before its CREATE does not fit (it would go to the DLQ) and is skipped by the replay
+    assert resumes.expected_resumes([senior, create]) == {("a", "r"): ResumeState("classic", create.data, 1)}
+
+
+def test_state_errors_name_the_resume_and_the_fix():
+    create = ResumeUpdate("a-1", "a", "r", "CREATE", {"name": "Ada"})
+    with pytest.raises(ResumeStateError, match="already exists"):
+        resumes.next_state(resumes.next_state(None, create), create)
+    with pytest.raises(ResumeStateError, match="does not exist"):
+        resumes.next_state(None, ResumeUpdate("a-2", "a", "r", "DELETE"))
+
+
+def _message(body: dict | str, receive_count: int = 1) -> Message:
+    text = body if isinstance(body, str) else json.dumps(body)
+    return Message(
+        f"m-{uuid.uuid4().hex[:6]}",
+        "rh",
+        text,
+        "url",
+        attributes={"ApproximateReceiveCount": str(receive_count)},
+    )
+
+
+def test_store_applies_an_update_once_with_its_pdf_job_in_the_same_transaction(tmp_path):
+    create = ResumeUpdate("a-1", "a", "r", "CREATE", {"name": "Ada"})
+    with ResumeStore(tmp_path / "r.sqlite") as store:
+        # WHEN the same update is applied twice (a redelivery after a crash before the delete)
+        assert store.apply(create, message_id="m1") == "applied"
+        assert store.apply(create, message_id="m1") == "duplicate"
+        # THEN the change, the update id and one PDF job exist once
+        assert store.resumes() == {("a", "r"): ResumeState("classic", {"name": "Ada"}, 1)}
+        assert store.applied_order() == ["a-1"]
+        assert [j["pdfId"] for j in store.unsent_pdf_jobs()] == ["pdf-a-1"]
+        # AND an update that does not fit changes nothing at all
+        with pytest.raises(ResumeStateError):
+            store.apply(create.__class__("a-2", "a", "r", "CREATE", {"name": "Twice"}), message_id="m2")
+        assert store.counts() == {"resumes": 1, "applied": 1, "outbox_unsent": 1, "failed_attempts": 0}
+
+
+def test_sample_updates_are_valid_interleaved_and_deterministic():
+    updates = resumes.sample_updates(users=3, updates_per_user=5)
+    assert updates == resumes.sample_updates(users=3, updates_per_user=5)
+    assert len(updates) == 15 and len({u.update_id for u in updates}) == 15
+    assert [u.user_id for u in updates[:3]] == ["u001", "u002", "u003"]  # users interleaved
+    assert {u.action for u in updates} == {"CREATE", "UPDATE", "DELETE"}
+    # every update fits when applied in order: the replay applies all of them
+    final = resumes.expected_resumes(updates)
+    assert set(final) == {("u001", "resume-1"), ("u002", "resume-1"), ("u003", "resume-1")}
+
+
+# --- the PDF ------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("template", resumes.TEMPLATES)
+def test_pdf_is_a_real_one_page_pdf_even_for_a_very_long_resume(tmp_path, template):
+    data = {
+        "name": "Grace Hopper",
+        "headline": "Rear Admiral, compilers",
+        "email": "grace@example.com",
+        "summary": "Wrote the first compiler. " * 400,
+        "experience": [{"role": f"Role {i}", "company": "Navy", "years": "1943–1986"} for i in range(60)],
+        "skills": ["COBOL", "FLOW-MATIC"] * 50,
+    }
+    path = resumes.render_resume_pdf(data, tmp_path / "a" / "cv.pdf", template=template, version=3)
+    _assert_real_one_page_pdf(path)
+    assert b"Grace Hopper" in path.read_bytes()  # the title metadata
+    # rendering again gives the same bytes (so a retried job replaces the file with an identical one)
+    again = resumes.render_resume_pdf(data, tmp_path / "b" / "cv.pdf", template=template, version=3)
+    assert again.read_bytes() == path.read_bytes()
+    assert not list(tmp_path.rglob("*.tmp"))
+
+
+# --- injected failures --------------------------------------------------------------------------------
+def test_failure_injector_is_deterministic_and_spares_the_last_try():
+    injector = FailureInjector(0.5, seed=3)
+    decisions = [injector.should_fail("p", f"k{i}", 1) for i in range(200)]
+    assert decisions == [FailureInjector(0.5, seed=3).should_fail("p", f"k{i}", 1) for i in range(200)]
+    assert 60 < sum(decisions) < 140
+    assert not any(injector.should_fail("p", f"k{i}", resumes.MAX_RECEIVE_COUNT) for i in range(200))
+    failing = next(f"k{i}" for i, d in enumerate(decisions) if d)
+    with pytest.raises(resumes.InjectedFailure):
+        injector.maybe_fail("p", failing, 1)
+    assert injector.fired == {"p": 1}
+
+
+# --- the whole flow on the engine ---------------------------------------------------------------------
+@pytest.fixture
+def resume_queues(sqs):
+    prefix = f"t-{uuid.uuid4().hex[:8]}"
+    queues = resumes.ensure_resume_queues(
+        prefix, visibility_timeout_seconds=VISIBILITY_SECONDS, receive_wait_seconds=WAIT_SECONDS, sqs=sqs
+    )
+    yield queues
+    resumes.delete_resume_queues(queues, sqs=sqs)
+
+
+def test_fifo_dedup_drops_a_retried_send_of_the_same_updates(sqs, resume_queues):
+    # GIVEN six updates sent, then the same six sent again (a producer retrying after a timeout)
+    updates = resumes.sample_updates(users=2, updates_per_user=3)
+    first = resumes.queue_resume_updates(resume_queues.updates, updates, sqs=sqs)
+    again = resumes.queue_resume_updates(resume_queues.updates, updates, sqs=sqs)
+    # THEN SQS kept six messages, and answered the retry with the original message ids
+    assert queue_depth(resume_queues.updates, sqs=sqs).visible == 6
+    assert [r.message_id for r in again.sent] == [r.message_id for r in first.sent]
+
+
+def test_concurrent_consumers_with_failures_end_in_the_in_order_state_with_one_pdf_and_notification_each(
+    sqs, resume_queues, tmp_path
+):
+    # GIVEN 3 users' interleaved edits, and a poison update (unknown action) in the middle of user 2's
+    updates = resumes.sample_updates(users=3, updates_per_user=4, seed=5)
+    resumes.queue_resume_updates(resume_queues.updates, updates[:5], sqs=sqs)
+    poison = {
+        "updateId": "poison-1",
+        "userId": "u002",
+        "resumeId": "resume-1",
+        "action": "ARCHIVE",
+        "data": {},
+    }
+    poison_sent = send(resume_queues.updates, poison, group_id="user-u002", dedup_id="poison-1", sqs=sqs)
+    resumes.queue_resume_updates(resume_queues.updates, updates[5:], sqs=sqs)
+    injector = FailureInjector(0.12, seed=11)
+    # WHEN 3 update processors and 2 PDF workers run with transient failures injected at every step
+    run = resumes.run_resume_pipeline(
+        resume_queues,
+        db_path=tmp_path / "resumes.sqlite",
+        output_dir=tmp_path / "pdfs",
+        consumers=3,
+        pdf_workers=2,
+        injector=injector,
+        wait_time_seconds=WAIT_SECONDS,
+        timeout_seconds=RUN_TIMEOUT_SECONDS,
+        sqs=sqs,
+    )
+    # THEN failures really happened and were retried
+    assert run.drained
+    assert injector.total > 0 and run.total("updates", "redelivered") + run.total("pdf", "redelivered") > 0
+    with ResumeStore(tmp_path / "resumes.sqlite") as store:
+        # AND the database equals applying every user's updates in order
+        assert store.resumes() == resumes.expected_resumes(updates)
+        for user in ("u001", "u002", "u003"):
+            assert store.applied_order(user) == [u.update_id for u in updates if u.user_id == user]
+        failures = store.failures()
+    # AND the poison update is in the updates DLQ, with its reason recorded for each of its 3 tries
+    dead = inspect(resume_queues.updates.dlq, sqs=sqs)
+    assert list(dead["message_id"]) == [poison_sent.message_id]
+    poison_rows = failures[failures["message_id"] == poison_sent.message_id]
+    assert list(poison_rows["receive_count"]) == [1, 2, 3]
+    assert poison_rows["reason"].str.contains("action must be one of").all()
+    # AND every saved change has exactly one PDF — a real one-page PDF — and exactly one notification
+    wanted = {resumes.pdf_id_for(u.update_id) for u in updates if u.action != "DELETE"}
+    files = sorted((tmp_path / "pdfs").rglob("*.pdf"))
+    assert sorted(p.stem for p in files) == sorted(wanted)
+    for path in files:
+        _assert_real_one_page_pdf(path)
+    notes = resumes.drain_notifications(resume_queues.notifications, sqs=sqs)
+    assert Counter(n["notificationId"] for n in notes) == Counter(wanted)
+    assert all((tmp_path / "pdfs" / n["pdf"]).exists() for n in notes)
+    # AND nothing was left anywhere: no message waiting, no PDF job unsent, nothing in the PDF DLQ
+    assert queue_depth(resume_queues.pdf.dlq, sqs=sqs).total == 0
+    assert queue_depth(resume_queues.updates, sqs=sqs).total == 0
+
+
+def test_a_poison_pdf_job_is_retried_then_dead_lettered_and_renders_nothing(sqs, resume_queues, tmp_path):
+    # GIVEN a PDF job whose data has no name (a bug in some producer), next to a good one
+    good = resumes.PdfJob("pdf-g-1", "g-1", "g", "resume-1", 1, "minimal", {"name": "Good"})
+    send(resume_queues.pdf, good.to_message(), sqs=sqs)
+    bad = send(resume_queues.pdf, {**good.to_message(), "pdfId": "pdf-b-1", "data": {}}, sqs=sqs)
+    # WHEN the pipeline runs (no updates at all)
+    run = resumes.run_resume_pipeline(
+        resume_queues,
+        db_path=tmp_path / "r.sqlite",
+        output_dir=tmp_path / "pdfs",
+        consumers=1,
+        pdf_workers=2,
+        wait_time_seconds=WAIT_SECONDS,
+        timeout_seconds=RUN_TIMEOUT_SECONDS,
+        sqs=sqs,
+    )
+    # THEN the good job rendered, the bad one failed 3 times with its reason and waits in the PDF DLQ
+    assert run.drained
+    assert [p.name for p in (tmp_path / "pdfs").rglob("*.pdf")] == ["pdf-g-1.pdf"]
+    assert list(inspect(resume_queues.pdf.dlq, sqs=sqs)["message_id"]) == [bad.message_id]
+    with ResumeStore(tmp_path / "r.sqlite") as store:
+        failures = store.failures()
+    assert list(failures["stage"]) == ["pdf"] * 3
+    assert failures["reason"].str.contains("must be an object with a name").all()
+
+
+def test_flow_counts_and_picture_show_every_queue_of_the_seeds_diagram(sqs, resume_queues, tmp_path):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    resumes.queue_resume_updates(
+        resume_queues.updates, resumes.sample_updates(users=2, updates_per_user=2), sqs=sqs
+    )
+    counts = resumes.flow_counts(
+        resume_queues, db_path=tmp_path / "none.sqlite", output_dir=tmp_path, sqs=sqs
+    )
+    assert list(counts["stage"]) == [
+        "resume updates", "resume updates DLQ", "PDF generation", "PDF generation DLQ",
+        "notifications", "notifications DLQ", "database", "PDF files",
+    ]  # fmt: skip
+    assert counts.set_index("stage").loc["resume updates", "waiting"] == 4
+    ax = resumes.plot_flow(counts)
+    labels = " ".join(t.get_text() for t in ax.texts)
+    assert "4 waiting · 0 in flight" in labels and "Update processors" in labels and "0 PDFs" in labels
+
+
+def test_labsqs_demo_resumes_reports_the_in_order_replay_and_draws_the_flow(engine_state, tmp_path, capsys):
+    rc = cli.main(
+        ["demo", "resumes", "--users", "2", "--updates", "3", "--failure-rate", "0.1", "--poison", "1",
+         "--visibility", "1", "--wait", "1", "--out", str(tmp_path)]
+    )  # fmt: skip
+    out = capsys.readouterr().out
+    assert rc == 0
+    assert "database matches the in-order replay of every user's updates: yes" in out
+    assert "action must be one of" in out  # the poison update's reason
+    assert (tmp_path / "flow.png").read_bytes().startswith(b"\x89PNG")
+    assert len(list((tmp_path / "pdfs").rglob("*.pdf"))) >= 2
