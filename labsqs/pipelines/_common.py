@@ -51,8 +51,9 @@ class Depth:
 def queue_depth(queue: Any, *, sqs: SQSClient) -> Depth:
     """The gauges of ``queue`` (a ``Queue``, URL or name), one ``GetQueueAttributes``."""
     url = queue_url(queue, sqs=sqs)
-    raw = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_GAUGES)).get("Attributes", {})  # type: ignore[arg-type]
-    visible, in_flight, delayed = (int(raw.get(name, 0)) for name in _GAUGES)
+    answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_GAUGES))  # type: ignore[arg-type]
+    raw = {str(k): v for k, v in answer.get("Attributes", {}).items()}
+    visible, in_flight, delayed = (int(raw.get(name, "0")) for name in _GAUGES)
     return Depth(visible, in_flight, delayed)
 
 

@@ -69,7 +69,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, cast
 
 from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
@@ -531,7 +531,7 @@ class ResumeStore:
 
     def applied_order(self, user_id: str | None = None) -> list[str]:
         """The update ids in the order they were applied (of one user, or all)."""
-        query, args = "SELECT update_id FROM applied_updates", ()
+        query, args = "SELECT update_id FROM applied_updates", cast("tuple[str, ...]", ())
         if user_id is not None:
             query, args = query + " WHERE user_id = ?", (user_id,)
         with self._lock:
@@ -978,6 +978,13 @@ class ResumeRun:
         return sum(int(s.get(counter) or 0) for s in getattr(self, stage))
 
 
+def _failure_recorder(store: ResumeStore, stage: str) -> Callable[[Message, BaseException], None]:
+    def record(message: Message, exc: BaseException) -> None:
+        store.record_failure(stage, message, exc)
+
+    return record
+
+
 def _run_in_thread(consumer: Consumer, errors: list[BaseException]) -> threading.Thread:
     def main() -> None:
         try:
@@ -1029,7 +1036,7 @@ def run_resume_pipeline(
             sqs=client,
             wait_time_seconds=wait_time_seconds,
             max_messages=UPDATES_PER_RECEIVE,
-            on_error=lambda m, e, s=store: s.record_failure("update", m, e),
+            on_error=_failure_recorder(store, "update"),
         )
         for store in stores[:-1]
     ]
@@ -1042,7 +1049,7 @@ def run_resume_pipeline(
             max_messages=PDF_JOBS_PER_RECEIVE,
             idempotency=keys,
             key=body_field_key("pdfId"),
-            on_error=lambda m, e: pdf_store.record_failure("pdf", m, e),
+            on_error=_failure_recorder(pdf_store, "pdf"),
         )
         for _ in range(pdf_workers)
     ]
