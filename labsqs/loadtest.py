@@ -50,6 +50,7 @@ import os
 import random
 import time
 from collections import Counter
+from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
@@ -218,8 +219,8 @@ class LoadRun:
     def client(self) -> SQSClient:
         return sqs_client(self.endpoint)
 
-    def record(self, event: str, msg_id: str, receive_count: int = 0) -> None:
-        self.events.append((time.time(), event, msg_id, receive_count, self.pid))
+    def record(self, event: str, msg_id: str, receive_count: int = 0, t: float | None = None) -> None:
+        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid))
         self.counters[event] += 1
 
     def totals(self) -> dict[str, int]:
@@ -434,11 +435,12 @@ class ProducerUser(SqsUser):
         self.due = max(self.due + self.batch_size / self.rate, now - 1.0)  # catch up at most 1 s
         return max(0.0, self.due - now)
 
-    def message(self, index: int) -> tuple[str, dict[str, Any]]:
+    def message(self, index: int, now: float) -> tuple[str, dict[str, Any]]:
         seq = self.attempted + index
         msg_id = f"{self.run.pid:x}-{self.number}-{seq}"
         group = f"g{seq % self.groups}"
-        body = json.dumps({"id": msg_id, "sent_at": time.time(), "group": group})
+        # JSON written by hand: ids and groups are [0-9a-z-] only, and this runs once per message
+        body = f'{{"id": "{msg_id}", "sent_at": {now:.6f}, "group": "{group}"}}'
         entry: dict[str, Any] = {"Id": str(index), "MessageBody": body}
         if self.fifo:
             entry["MessageGroupId"] = group
@@ -453,7 +455,8 @@ class ProducerUser(SqsUser):
                 self.finished = True
                 self.run.producers_done += 1
             return
-        messages = [self.message(i) for i in range(n)]
+        now = time.time()
+        messages = [self.message(i, now) for i in range(n)]
         self.attempted += n
         if self.batch_size == 1:
             msg_id, entry = messages[0]
@@ -470,18 +473,30 @@ class ProducerUser(SqsUser):
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             sent_ids = [msg_id for msg_id, entry in messages if entry["Id"] in done]
+        now = time.time()
         for msg_id in sent_ids:
-            self.run.record("sent", msg_id)
+            self.run.record("sent", msg_id, t=now)
         self.run.counters["send_failed"] += n - len(sent_ids)
 
 
-def _parse_body(message: dict[str, Any]) -> tuple[str, float | None]:
-    """The lab's message id and send time, or the SQS MessageId for a message the lab did not send."""
-    try:
-        body = json.loads(message["Body"])
-        return str(body["id"]), float(body["sent_at"])
-    except (ValueError, KeyError, TypeError):
-        return str(message.get("MessageId")), None
+@dataclass(frozen=True, slots=True)
+class Received:
+    """A received message, its body parsed once: the lab's id and send time, and its receipt handle."""
+
+    msg_id: str
+    sent_at: float | None
+    receipt_handle: str
+    receive_count: int
+
+    @classmethod
+    def parse(cls, message: dict[str, Any]) -> Received:
+        count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
+        try:
+            body = json.loads(message["Body"])
+            msg_id, sent_at = str(body["id"]), float(body["sent_at"])
+        except (ValueError, KeyError, TypeError):  # not sent by the lab: count it by its MessageId
+            msg_id, sent_at = str(message.get("MessageId")), None
+        return cls(msg_id, sent_at, message["ReceiptHandle"], count)
 
 
 class ConsumerUser(SqsUser):
@@ -494,8 +509,8 @@ class ConsumerUser(SqsUser):
         super().on_start()
         self.handler_time = parse_handler_time(self.options.handler_time)
         self.crash_probability = float(self.options.crash_probability)
-        self.held: list[dict[str, Any]] = []  # received, not yet deleted
-        self.finished: list[dict[str, Any]] = []  # handled, not yet deleted
+        self.held: list[Received] = []  # received, not yet deleted
+        self.finished: list[Received] = []  # handled, not yet deleted
 
     @task
     def consume(self) -> None:
@@ -506,21 +521,22 @@ class ConsumerUser(SqsUser):
         rng = self.run.rng
         crash_at = rng.randrange(len(messages)) if rng.random() < self.crash_probability else None
         for i, message in enumerate(messages):
-            msg_id, _ = _parse_body(message)
+            seconds = self.handler_time.draw(rng)
             if i == crash_at:
-                time.sleep(self.handler_time.draw(rng) / 2)  # dies half-way through this message
+                time.sleep(seconds / 2)  # dies half-way through this message
                 self.crash()
                 return
-            time.sleep(self.handler_time.draw(rng))  # gevent-patched: other users run meanwhile
-            if msg_id in self.run.handled_ids:
+            if seconds > 0:
+                time.sleep(seconds)  # gevent-patched: the other users run meanwhile
+            if message.msg_id in self.run.handled_ids:
                 self.run.counters["duplicates"] += 1
-            self.run.handled_ids.add(msg_id)
-            self.run.record("handled", msg_id)
+            self.run.handled_ids.add(message.msg_id)
+            self.run.record("handled", message.msg_id)
             self.finished.append(message)
         self.delete(self.finished)
         self.held, self.finished = [], []
 
-    def receive(self) -> list[dict[str, Any]]:
+    def receive(self) -> list[Received]:
         response = self.call(
             "ReceiveMessage",
             self.sqs.receive_message,
@@ -534,16 +550,15 @@ class ConsumerUser(SqsUser):
         if response is None:
             time.sleep(IDLE_SLEEP_SECONDS)  # a failing endpoint must not become a busy loop
             return []
-        messages = response.get("Messages", [])
+        messages = [Received.parse(m) for m in response.get("Messages", [])]
+        now = time.time()
         for message in messages:
-            msg_id, _ = _parse_body(message)
-            count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
-            self.run.record("received", msg_id, count)
-            if count > 1:
+            self.run.record("received", message.msg_id, message.receive_count, t=now)
+            if message.receive_count > 1:
                 self.run.counters["redeliveries"] += 1
         return messages
 
-    def delete(self, messages: list[dict[str, Any]]) -> None:
+    def delete(self, messages: list[Received]) -> None:
         if not messages:
             return
         if len(messages) == 1 and self.batch_size == 1:
@@ -551,7 +566,7 @@ class ConsumerUser(SqsUser):
                 "DeleteMessage",
                 self.sqs.delete_message,
                 QueueUrl=self.queue_url,
-                ReceiptHandle=messages[0]["ReceiptHandle"],
+                ReceiptHandle=messages[0].receipt_handle,
             )
             deleted = messages if ok is not None else []
         else:
@@ -560,21 +575,20 @@ class ConsumerUser(SqsUser):
                 self.sqs.delete_message_batch,
                 length=lambda r: len(r.get("Successful", [])),
                 QueueUrl=self.queue_url,
-                Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)],
+                Entries=[{"Id": str(i), "ReceiptHandle": m.receipt_handle} for i, m in enumerate(messages)],
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             deleted = [m for i, m in enumerate(messages) if str(i) in done]
         now = time.time()
         fire = self.environment.events.request.fire
         for message in deleted:
-            msg_id, sent_at = _parse_body(message)
-            self.run.record("deleted", msg_id)
-            self.run.deleted_ids.add(msg_id)
-            if sent_at is not None:
+            self.run.record("deleted", message.msg_id, t=now)
+            self.run.deleted_ids.add(message.msg_id)
+            if message.sent_at is not None:
                 fire(
                     request_type=E2E_REQUEST_TYPE,
                     name=E2E_NAME,
-                    response_time=(now - sent_at) * 1000.0,
+                    response_time=(now - message.sent_at) * 1000.0,
                     response_length=0,
                     exception=None,
                     context={},
@@ -584,14 +598,14 @@ class ConsumerUser(SqsUser):
     def crash(self) -> None:
         """The consumer dies holding its batch: nothing is deleted or handed back."""
         self.run.counters["crashes"] += 1
+        now = time.time()
         for message in self.held:
-            self.run.record("crashed", _parse_body(message)[0])
+            self.run.record("crashed", message.msg_id, t=now)
         self.held, self.finished = [], []
 
     def on_stop(self) -> None:
         """Stopped (not crashed): delete what was handled, hand the rest back at once (visibility 0)."""
-        finished_ids = {m["MessageId"] for m in self.finished}
-        rest = [m for m in self.held if m["MessageId"] not in finished_ids]
+        rest = [m for m in self.held if m not in self.finished]
         self.delete(self.finished)
         if rest:
             self.call(
@@ -599,10 +613,10 @@ class ConsumerUser(SqsUser):
                 self.sqs.change_message_visibility_batch,
                 QueueUrl=self.queue_url,
                 Entries=[
-                    {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"], "VisibilityTimeout": 0}
+                    {"Id": str(i), "ReceiptHandle": m.receipt_handle, "VisibilityTimeout": 0}
                     for i, m in enumerate(rest)
                 ],
             )
             for message in rest:
-                self.run.record("released", _parse_body(message)[0])
+                self.run.record("released", message.msg_id)
         self.held, self.finished = [], []
