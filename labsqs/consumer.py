@@ -43,7 +43,9 @@ What this module adds to that bare loop, each piece a small function of :class:`
     (Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)`` model). The handed-back messages
     are made visible no earlier than the failed one: on AWS the group lock alone would keep the order,
     but LocalStack reopens a group as soon as *any* of its older messages becomes visible again, so the
-    lab does not rely on the lock.
+    lab does not rely on the lock. Mind the cost: each hand-back used up one of the held messages'
+    receives, so with a low ``maxReceiveCount`` a healthy message stuck behind a flaky one can reach the
+    DLQ without ever being tried — receive fewer per request (``max_messages=1``) or raise the count.
 
 >>> stats = consume(url, lambda m: print(m.json()), idle_polls=1)
 >>> stats.snapshot()["processed"]
