@@ -40,12 +40,12 @@ _BAD_JOB_BODIES = (
 )
 
 
-def _progress_printer(render: Callable[[dict[str, int]], str]) -> Callable[[dict[str, int]], None]:
+def _progress_printer(render: Callable[[Any], str]) -> Callable[[Any], None]:
     """Print a progress line to stderr when the numbers change (one line rewritten on a terminal)."""
     last: list[str] = []
     tty = sys.stderr.isatty()
 
-    def show(counts: dict[str, int]) -> None:
+    def show(counts: Any) -> None:
         text = render(counts)
         if last and last[0] == text:
             return
@@ -216,7 +216,11 @@ def cmd_resumes(args: argparse.Namespace) -> int:
             + (f", failing {args.failure_rate:.0%} of the time at each step (transient)" if injector else "")
         )
         show = _progress_printer(
-            lambda c: "  ".join(f"{k.replace('resume ', '')} {v}" for k, v in c.items() if "notif" not in k)
+            lambda f: "  ".join(
+                f"{stage.replace('resume ', '')} {total}"
+                for stage, total in zip(f["stage"], f["total"], strict=True)
+                if "notif" not in stage
+            )
         )
         run = resumes.run_resume_pipeline(
             queues,

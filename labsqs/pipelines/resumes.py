@@ -89,6 +89,7 @@ __all__ = [
     "TEMPLATES",
     "FailureInjector",
     "InjectedFailure",
+    "LiveFlow",
     "PdfJob",
     "ResumeQueues",
     "ResumeRun",
@@ -1009,13 +1010,14 @@ def run_resume_pipeline(
     timeout_seconds: float | None = None,
     idempotency_path: str | os.PathLike[str] | None = None,
     sqs: SQSClient | None = None,
-    progress: Callable[[dict[str, int]], None] | None = None,
+    progress: Callable[[pd.DataFrame], None] | None = None,
 ) -> ResumeRun:
     """Run ``consumers`` update processors and ``pdf_workers`` PDF workers (each a
     :class:`~labsqs.consumer.Consumer` on its own thread, with its own database connection) until the
     updates queue and then the PDF queue are drained (see :mod:`labsqs.pipelines._common`).
 
-    ``progress(counts)`` sees :func:`flow_counts`-style numbers about four times a second. Each stage's
+    ``progress(counts)`` gets a :func:`flow_counts` frame about four times a second (a :class:`LiveFlow`
+    draws it). Each stage's
     end waits for its consumers' last long poll (up to ``wait_time_seconds``). Raises the first error a
     consumer hit outside its handler (a lost engine, say).
     """
@@ -1057,7 +1059,7 @@ def run_resume_pipeline(
     def on_poll(_: dict[str, Depth]) -> None:
         if progress is not None:
             frame = flow_counts(queues, db_path=db, output_dir=out, sqs=client)
-            progress(dict(zip(frame["stage"], frame["total"], strict=True)))
+            progress(frame)
 
     def stage(workers: list[Consumer], queue: Queue) -> bool:
         threads = [_run_in_thread(c, errors) for c in workers]
@@ -1256,6 +1258,64 @@ def plot_flow(counts: pd.DataFrame, ax: Axes | None = None, title: str | None = 
             )
     ax.set_title(title or "Resume builder: where the messages are")
     return ax
+
+
+class LiveFlow:
+    """The flow picture, redrawn while the pipeline runs: ``run_resume_pipeline(..., progress=live)``.
+
+    In a notebook it updates one figure in place (at most every ``every_seconds``); ``history`` keeps
+    every reading as a tidy frame (``t_seconds``, ``queue``, ``visible``, ``in_flight``) that
+    :func:`labsqs.metrics.plot_depth` draws as counts per queue over time.
+    """
+
+    def __init__(self, every_seconds: float = 1.0, title: str = "Resume builder, live") -> None:
+        self.every_seconds = every_seconds
+        self.title = title
+        self._frames: list[pd.DataFrame] = []
+        self._started: float | None = None
+        self._last_draw = float("-inf")
+        self._figure: Any = None
+        self._handle: Any = None
+
+    def __call__(self, counts: pd.DataFrame) -> None:
+        now = time.monotonic()
+        if self._started is None:
+            self._started = now
+        self._frames.append(counts.assign(t_seconds=round(now - self._started, 2)))
+        if now - self._last_draw >= self.every_seconds:
+            self.draw(counts)
+            self._last_draw = now
+
+    def draw(self, counts: pd.DataFrame | None = None) -> None:
+        """Draw ``counts`` (default: the last reading) into the live figure."""
+        import matplotlib.pyplot as plt
+        from IPython.display import display
+
+        if counts is None:
+            if not self._frames:
+                return
+            counts = self._frames[-1]
+        if self._figure is None:
+            self._figure, _ = plt.subplots(figsize=(10, 5.2))
+            plt.close(self._figure)  # shown through the display handle only, not again at the cell's end
+        ax = self._figure.axes[0]
+        ax.clear()
+        plot_flow(counts, ax=ax, title=self.title)
+        if self._handle is None:
+            self._handle = display(self._figure, display_id=True)
+        else:
+            self._handle.update(self._figure)
+
+    @property
+    def history(self) -> pd.DataFrame:
+        """Every reading of the queues (stores left out), for :func:`labsqs.metrics.plot_depth`."""
+        import pandas as pd
+
+        if not self._frames:
+            return pd.DataFrame(columns=["t_seconds", "queue", "visible", "in_flight"])
+        frame = pd.concat(self._frames, ignore_index=True)
+        frame = frame[frame["kind"] != "store"].rename(columns={"stage": "queue", "waiting": "visible"})
+        return frame[["t_seconds", "queue", "visible", "in_flight"]].reset_index(drop=True)
 
 
 # --- sample data ----------------------------------------------------------------------------------------
