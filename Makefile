@@ -31,8 +31,11 @@ engine: install ## start the engine only
 down:
 	$(VENV)/bin/labsqs down
 
-bench: install ## engine benchmarks (prints figures)
-	$(PY) benchmarks/engine.py
+bench: install ## every benchmark (prints figures; needs the engine: `make engine`)
+	$(VENV)/bin/labsqs up
+	$(PY) benchmarks/engine.py --skip-cold
+	$(PY) benchmarks/producer.py
+	$(PY) benchmarks/consumer.py
 
 conformance: install ## run the conformance checks on LocalStack and moto, regenerate docs/conformance.md
 	$(VENV)/bin/labsqs conformance --write-docs
