@@ -20,6 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from labsqs.client import sqs_client
 from labsqs.queues import queue_url
 
 if TYPE_CHECKING:
@@ -48,8 +49,9 @@ class Depth:
         return self.visible + self.in_flight + self.delayed
 
 
-def queue_depth(queue: Any, *, sqs: SQSClient) -> Depth:
+def queue_depth(queue: Any, *, sqs: SQSClient | None = None) -> Depth:
     """The gauges of ``queue`` (a ``Queue``, URL or name), one ``GetQueueAttributes``."""
+    sqs = sqs if sqs is not None else sqs_client()
     url = queue_url(queue, sqs=sqs)
     answer = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=list(_GAUGES))  # type: ignore[arg-type]
     raw = {str(k): v for k, v in answer.get("Attributes", {}).items()}
@@ -60,7 +62,7 @@ def queue_depth(queue: Any, *, sqs: SQSClient) -> Depth:
 def wait_until_drained(
     queues: Sequence[Any],
     *,
-    sqs: SQSClient,
+    sqs: SQSClient | None = None,
     poll_seconds: float = DRAIN_POLL_SECONDS,
     settle_polls: int = DRAIN_SETTLE_POLLS,
     timeout_seconds: float | None = None,
@@ -73,6 +75,7 @@ def wait_until_drained(
 
     ``on_poll(depths)`` sees each reading, keyed by queue URL — a progress line, a live figure.
     """
+    sqs = sqs if sqs is not None else sqs_client()
     deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
     urls = [queue_url(q, sqs=sqs) for q in queues]
     zero_in_a_row = 0

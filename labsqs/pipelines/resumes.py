@@ -1263,7 +1263,8 @@ def plot_flow(counts: pd.DataFrame, ax: Axes | None = None, title: str | None = 
 class LiveFlow:
     """The flow picture, redrawn while the pipeline runs: ``run_resume_pipeline(..., progress=live)``.
 
-    In a notebook it updates one figure in place (at most every ``every_seconds``); ``history`` keeps
+    In a notebook it updates one figure in place — every ``every_seconds``, and whenever a reading repeats
+    (so the final, drained state is always shown); ``history`` keeps
     every reading as a tidy frame (``t_seconds``, ``queue``, ``visible``, ``in_flight``) that
     :func:`labsqs.metrics.plot_depth` draws as counts per queue over time.
     """
@@ -1274,6 +1275,8 @@ class LiveFlow:
         self._frames: list[pd.DataFrame] = []
         self._started: float | None = None
         self._last_draw = float("-inf")
+        self._previous_key: tuple[int, ...] | None = None
+        self._drawn_key: tuple[int, ...] | None = None
         self._figure: Any = None
         self._handle: Any = None
 
@@ -1282,9 +1285,12 @@ class LiveFlow:
         if self._started is None:
             self._started = now
         self._frames.append(counts.assign(t_seconds=round(now - self._started, 2)))
-        if now - self._last_draw >= self.every_seconds:
+        key = tuple(counts["waiting"]) + tuple(counts["in_flight"])
+        settled = key == self._previous_key and key != self._drawn_key  # the same reading twice: show it
+        self._previous_key = key
+        if settled or now - self._last_draw >= self.every_seconds:
             self.draw(counts)
-            self._last_draw = now
+            self._last_draw, self._drawn_key = now, key
 
     def draw(self, counts: pd.DataFrame | None = None) -> None:
         """Draw ``counts`` (default: the last reading) into the live figure."""
