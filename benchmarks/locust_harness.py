@@ -30,6 +30,7 @@ import threading
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 from labsqs import bench, engine
 from labsqs.client import resolve_endpoint, sqs_client
@@ -69,7 +70,7 @@ def raw_send(endpoint: str | None, url: str, users: int, seconds: float) -> floa
         sqs = sqs_client(endpoint)
         deadline, sent = time.monotonic() + seconds, 0
         while time.monotonic() < deadline and sent < SEND_MESSAGES_PER_USER:
-            entries = [{"Id": str(j), "MessageBody": body(n, sent + j)} for j in range(BATCH)]
+            entries: list[Any] = [{"Id": str(j), "MessageBody": body(n, sent + j)} for j in range(BATCH)]
             ok = sqs.send_message_batch(QueueUrl=url, Entries=entries).get("Successful", [])
             sent += BATCH
             now = time.time()
@@ -97,7 +98,9 @@ def raw_consume(endpoint: str | None, url: str, users: int, seconds: float) -> f
             ).get("Messages", [])
             if not messages:
                 return
-            entries = [{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)]
+            entries: list[Any] = [
+                {"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(messages)
+            ]
             ok = sqs.delete_message_batch(QueueUrl=url, Entries=entries).get("Successful", [])
             now = time.time()
             with lock:
@@ -122,7 +125,7 @@ def fill(endpoint: str | None, url: str, count: int) -> None:
     def worker(n: int) -> None:
         sqs = sqs_client(endpoint)
         for start in range(0, per, BATCH):
-            entries = [{"Id": str(j), "MessageBody": body(n, start + j)} for j in range(BATCH)]
+            entries: list[Any] = [{"Id": str(j), "MessageBody": body(n, start + j)} for j in range(BATCH)]
             sqs.send_message_batch(QueueUrl=url, Entries=entries)
 
     run_threads(worker, 4)

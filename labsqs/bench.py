@@ -524,6 +524,8 @@ def dlq_message_ids(url: str, *, sqs: SQSClient, expected: int) -> set[str]:
     """
     ids: set[str] = set()
     handles: list[str] = []
+    if expected <= 0:
+        return ids
     for _ in range(expected // MAX_BATCH_ENTRIES + 5):
         if len(ids) >= expected:
             break
@@ -665,10 +667,10 @@ def run_config(
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise LoadRunFailed(f"Locust exited with code {proc.returncode}:\n{tail}", hint=f"see {log}")
         counts = settle(queue.url, sqs=sqs, visibility_timeout_seconds=config.visibility_timeout_seconds)
-        dlq_counts = queue_counts(queue.dlq_url, sqs=sqs) if queue.dlq_url else QueueCounts(0, 0, 0)
-        dlq_ids = (
-            dlq_message_ids(queue.dlq_url, sqs=sqs, expected=dlq_counts.total) if dlq_counts.total else set()
-        )
+        dlq_counts, dlq_ids = QueueCounts(0, 0, 0), set()
+        if queue.dlq_url:
+            dlq_counts = queue_counts(queue.dlq_url, sqs=sqs)
+            dlq_ids = dlq_message_ids(queue.dlq_url, sqs=sqs, expected=dlq_counts.total)
     finally:
         delete_queue(queue, sqs=sqs, missing_ok=True)
     events = read_events(lab_prefix)

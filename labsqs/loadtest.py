@@ -387,10 +387,10 @@ class SqsUser(User):
     abstract = True
 
     def on_start(self) -> None:
-        self.run = run_of(self.environment)
-        self.options = self.run.options
-        self.sqs = self.run.client()
-        self.queue_url = self.run.queue_url
+        self.lab = run_of(self.environment)
+        self.options = self.lab.options
+        self.sqs = self.lab.client()
+        self.queue_url = self.lab.queue_url
         self.fifo = self.options.queue_type == "fifo"
         self.batch_size = int(self.options.batch_size)
         if not self.queue_url:
@@ -417,14 +417,14 @@ class ProducerUser(SqsUser):
 
     def on_start(self) -> None:
         super().on_start()
-        self.number = next(self.run.user_numbers)
+        self.number = next(self.lab.user_numbers)
         self.quota = int(self.options.max_messages)
         self.attempted = 0
         self.finished = False
         self.groups = int(self.options.groups)
         self.rate = float(self.options.send_rate)
         self.due = time.monotonic()
-        self.run.producers_started += 1
+        self.lab.producers_started += 1
 
     def wait_time(self) -> float:
         if self.finished:
@@ -437,7 +437,7 @@ class ProducerUser(SqsUser):
 
     def message(self, index: int, now: float) -> tuple[str, dict[str, Any]]:
         seq = self.attempted + index
-        msg_id = f"{self.run.pid:x}-{self.number}-{seq}"
+        msg_id = f"{self.lab.pid:x}-{self.number}-{seq}"
         group = f"g{seq % self.groups}"
         # JSON written by hand: ids and groups are [0-9a-z-] only, and this runs once per message
         body = f'{{"id": "{msg_id}", "sent_at": {now:.6f}, "group": "{group}"}}'
@@ -453,7 +453,7 @@ class ProducerUser(SqsUser):
         if n <= 0:
             if not self.finished:
                 self.finished = True
-                self.run.producers_done += 1
+                self.lab.producers_done += 1
             return
         now = time.time()
         messages = [self.message(i, now) for i in range(n)]
@@ -475,8 +475,8 @@ class ProducerUser(SqsUser):
             sent_ids = [msg_id for msg_id, entry in messages if entry["Id"] in done]
         now = time.time()
         for msg_id in sent_ids:
-            self.run.record("sent", msg_id, t=now)
-        self.run.counters["send_failed"] += n - len(sent_ids)
+            self.lab.record("sent", msg_id, t=now)
+        self.lab.counters["send_failed"] += n - len(sent_ids)
 
 
 @dataclass(frozen=True, slots=True)
@@ -518,7 +518,7 @@ class ConsumerUser(SqsUser):
         if not messages:
             return
         self.held, self.finished = list(messages), []
-        rng = self.run.rng
+        rng = self.lab.rng
         crash_at = rng.randrange(len(messages)) if rng.random() < self.crash_probability else None
         for i, message in enumerate(messages):
             seconds = self.handler_time.draw(rng)
@@ -528,10 +528,10 @@ class ConsumerUser(SqsUser):
                 return
             if seconds > 0:
                 time.sleep(seconds)  # gevent-patched: the other users run meanwhile
-            if message.msg_id in self.run.handled_ids:
-                self.run.counters["duplicates"] += 1
-            self.run.handled_ids.add(message.msg_id)
-            self.run.record("handled", message.msg_id)
+            if message.msg_id in self.lab.handled_ids:
+                self.lab.counters["duplicates"] += 1
+            self.lab.handled_ids.add(message.msg_id)
+            self.lab.record("handled", message.msg_id)
             self.finished.append(message)
         self.delete(self.finished)
         self.held, self.finished = [], []
@@ -553,9 +553,9 @@ class ConsumerUser(SqsUser):
         messages = [Received.parse(m) for m in response.get("Messages", [])]
         now = time.time()
         for message in messages:
-            self.run.record("received", message.msg_id, message.receive_count, t=now)
+            self.lab.record("received", message.msg_id, message.receive_count, t=now)
             if message.receive_count > 1:
-                self.run.counters["redeliveries"] += 1
+                self.lab.counters["redeliveries"] += 1
         return messages
 
     def delete(self, messages: list[Received]) -> None:
@@ -582,8 +582,8 @@ class ConsumerUser(SqsUser):
         now = time.time()
         fire = self.environment.events.request.fire
         for message in deleted:
-            self.run.record("deleted", message.msg_id, t=now)
-            self.run.deleted_ids.add(message.msg_id)
+            self.lab.record("deleted", message.msg_id, t=now)
+            self.lab.deleted_ids.add(message.msg_id)
             if message.sent_at is not None:
                 fire(
                     request_type=E2E_REQUEST_TYPE,
@@ -593,14 +593,14 @@ class ConsumerUser(SqsUser):
                     exception=None,
                     context={},
                 )
-        self.run.counters["delete_failed"] += len(messages) - len(deleted)
+        self.lab.counters["delete_failed"] += len(messages) - len(deleted)
 
     def crash(self) -> None:
         """The consumer dies holding its batch: nothing is deleted or handed back."""
-        self.run.counters["crashes"] += 1
+        self.lab.counters["crashes"] += 1
         now = time.time()
         for message in self.held:
-            self.run.record("crashed", message.msg_id, t=now)
+            self.lab.record("crashed", message.msg_id, t=now)
         self.held, self.finished = [], []
 
     def on_stop(self) -> None:
@@ -618,5 +618,5 @@ class ConsumerUser(SqsUser):
                 ],
             )
             for message in rest:
-                self.run.record("released", message.msg_id)
+                self.lab.record("released", message.msg_id)
         self.held, self.finished = [], []
