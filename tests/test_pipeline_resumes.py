@@ -294,6 +294,30 @@ def test_flow_counts_and_picture_show_every_queue_of_the_seeds_diagram(sqs, resu
     assert "4 waiting · 0 in flight" in labels and "Update processors" in labels and "0 PDFs" in labels
 
 
+def test_live_flow_keeps_every_reading_as_a_depth_series(sqs, resume_queues, tmp_path, capsys):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from labsqs.metrics import plot_depth
+
+    # GIVEN a live view fed three readings: 4 updates waiting, then 1 in flight, then the same again
+    live = resumes.LiveFlow(every_seconds=60)
+    resumes.queue_resume_updates(
+        resume_queues.updates, resumes.sample_updates(users=2, updates_per_user=2), sqs=sqs
+    )
+    first = resumes.flow_counts(resume_queues, sqs=sqs)
+    later = first.assign(waiting=[3, 0, 0, 0, 0, 0], in_flight=[1, 0, 0, 0, 0, 0])
+    for reading in (first, later, later):
+        live(reading)
+    # THEN its history is a tidy series per queue that plot_depth draws
+    history = live.history
+    assert list(history.columns) == ["t_seconds", "queue", "visible", "in_flight"]
+    updates = history[history["queue"] == "resume updates"]
+    assert list(updates["visible"]) == [4, 3, 3] and list(updates["in_flight"]) == [0, 1, 1]
+    assert plot_depth(history).get_legend() is not None
+    capsys.readouterr()  # outside a notebook the figure's repr was printed
+
+
 def test_labsqs_demo_resumes_reports_the_in_order_replay_and_draws_the_flow(engine_state, tmp_path, capsys):
     rc = cli.main(
         ["demo", "resumes", "--users", "2", "--updates", "3", "--failure-rate", "0.1", "--poison", "1",
