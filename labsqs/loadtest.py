@@ -198,7 +198,7 @@ class LoadRun:
         self.handled_ids: set[str] = set()
         self.deleted_ids: set[str] = set()
         self.user_numbers = itertools.count(1)
-        self.producers_started = 0
+        self.producers_spawned = 0
         self.producers_done = 0
         self.created: Any = None  # the labsqs.queues.Queue this process created, if any
         self.worker_counters: dict[str, dict[str, int]] = {}
@@ -289,7 +289,7 @@ class LoadRun:
 
     # -- ending the run when everything is done --
     def sending_finished(self) -> bool:
-        return self.producers_done >= self.producers_started
+        return self.producers_done >= self.producers_spawned
 
     def watch_until_drained(self) -> None:
         """One process only: quit once every producer is done and the queue holds nothing."""
@@ -415,6 +415,12 @@ class ProducerUser(SqsUser):
     abstract = True
     weight = 1
 
+    def __init__(self, environment: Environment) -> None:
+        super().__init__(environment)
+        # counted when Locust creates the user, before the runner says "running": the drain watch must
+        # not mistake a producer that has not started yet for one that has finished
+        run_of(environment).producers_spawned += 1
+
     def on_start(self) -> None:
         super().on_start()
         self.number = next(self.lab.user_numbers)
@@ -424,7 +430,6 @@ class ProducerUser(SqsUser):
         self.groups = int(self.options.groups)
         self.rate = float(self.options.send_rate)
         self.due = time.monotonic()
-        self.lab.producers_started += 1
 
     def wait_time(self) -> float:
         if self.finished:
