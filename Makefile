@@ -36,6 +36,7 @@ bench: install ## every benchmark (prints figures; needs the engine: `make engin
 	$(PY) benchmarks/engine.py --skip-cold
 	$(PY) benchmarks/producer.py
 	$(PY) benchmarks/consumer.py
+	$(PY) benchmarks/locust_harness.py
 
 conformance: install ## run the conformance checks on LocalStack and moto, regenerate docs/conformance.md
 	$(VENV)/bin/labsqs conformance --write-docs

@@ -65,11 +65,11 @@ def resolve_endpoint(endpoint: str | None = None) -> str | None:
     env = os.environ.get("LABSQS_ENDPOINT")
     if env:
         return env.rstrip("/")
+    if _engine.engine_name() == "aws":
+        return None  # asked for real AWS: a recorded local engine must not capture the traffic
     state = _engine.current()
     if state is not None:
         return state.endpoint
-    if _engine.engine_name() == "aws":
-        return None
     return DEFAULT_ENDPOINT
 
 
@@ -82,6 +82,45 @@ def _raise_unavailable(endpoint: str | None, **kwargs: Any) -> None:
             hint="start one with `labsqs up` (or set LABSQS_ENDPOINT to a running endpoint)",
             code=type(exc).__name__,
         ) from exc
+
+
+def _client(
+    service: str,
+    endpoint: str | None,
+    *,
+    region: str | None,
+    max_pool_connections: int,
+    allow_aws: bool | None,
+    read_timeout: float,
+) -> Any:
+    url = resolve_endpoint(endpoint)
+    local = url is not None
+    config = Config(
+        retries={"mode": "standard", "max_attempts": 2 if local else 5},
+        connect_timeout=CONNECT_TIMEOUT_SECONDS if local else 5,
+        read_timeout=read_timeout,
+        max_pool_connections=max_pool_connections,
+        tcp_keepalive=True,
+    )
+    if local:
+        client = boto3.session.Session().client(
+            service,
+            endpoint_url=url,
+            region_name=region or os.environ.get("LABSQS_REGION", DEFAULT_REGION),
+            aws_access_key_id=LOCAL_ACCESS_KEY,
+            aws_secret_access_key=LOCAL_SECRET_KEY,
+            config=config,
+        )
+    else:
+        if not aws_allowed(allow_aws):
+            raise AwsNotAllowed(
+                "the `aws` engine talks to real AWS and bills your account",
+                hint="opt in explicitly with LABSQS_ALLOW_AWS=1 (or allow_aws=True), "
+                "or use a local engine: `labsqs up`",
+            )
+        client = boto3.session.Session().client(service, region_name=region, config=config)
+    client.meta.events.register(f"after-call-error.{service}.*", lambda **kw: _raise_unavailable(url, **kw))
+    return client
 
 
 def sqs_client(
@@ -97,36 +136,23 @@ def sqs_client(
     >>> sqs = sqs_client()                       # the running lab engine
     >>> sqs = sqs_client("http://127.0.0.1:4566")  # any endpoint
     """
-    url = resolve_endpoint(endpoint)
-    local = url is not None
-    config = Config(
-        retries={"mode": "standard", "max_attempts": 2 if local else 5},
-        connect_timeout=CONNECT_TIMEOUT_SECONDS if local else 5,
-        read_timeout=read_timeout,
-        max_pool_connections=max_pool_connections,
-        tcp_keepalive=True,
-    )
-    if local:
-        client = boto3.session.Session().client(
-            "sqs",
-            endpoint_url=url,
-            region_name=region or os.environ.get("LABSQS_REGION", DEFAULT_REGION),
-            aws_access_key_id=LOCAL_ACCESS_KEY,
-            aws_secret_access_key=LOCAL_SECRET_KEY,
-            config=config,
-        )
-    else:
-        if not aws_allowed(allow_aws):
-            raise AwsNotAllowed(
-                "the `aws` engine talks to real AWS and bills your account",
-                hint="opt in explicitly with LABSQS_ALLOW_AWS=1 (or allow_aws=True), "
-                "or use a local engine: `labsqs up`",
-            )
-        client = boto3.session.Session().client("sqs", region_name=region, config=config)
-    client.meta.events.register(
-        "after-call-error.sqs.*", lambda **kw: _raise_unavailable(url, **kw)
-    )
-    return client
+    return _client(
+        "sqs", endpoint, region=region, max_pool_connections=max_pool_connections,
+        allow_aws=allow_aws, read_timeout=read_timeout,
+    )  # fmt: skip
+
+
+def sns_client(
+    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+) -> Any:
+    """An SNS client built like :func:`sqs_client` (same endpoint, credentials rules and retries).
+
+    The lab's LocalStack runs SNS beside SQS for the fan-out pattern (SNS topic → several queues).
+    """
+    return _client(
+        "sns", endpoint, region=region, max_pool_connections=10, allow_aws=allow_aws,
+        read_timeout=READ_TIMEOUT_SECONDS,
+    )  # fmt: skip
 
 
 def client_endpoint(sqs: SQSClient) -> str:

@@ -86,3 +86,24 @@ def test_send_receive_delete_against_the_real_engine(sqs, make_queue):
     # THEN the body round-trips and the queue is empty afterwards
     assert got[0]["Body"] == "hello, mailbox"
     assert sqs.receive_message(QueueUrl=url, WaitTimeSeconds=0).get("Messages", []) == []
+
+
+@pytest.mark.engine
+def test_sns_client_shares_the_endpoint_and_dummy_credentials(engine_state):
+    sns = lc.sns_client(engine_state.endpoint)
+    assert sns.meta.endpoint_url == engine_state.endpoint
+    assert sns._request_signer._credentials.access_key == "test"  # noqa: SLF001
+    arn = sns.create_topic(Name="t-sns-client-check")["TopicArn"]
+    try:
+        assert arn.endswith(":t-sns-client-check")
+    finally:
+        sns.delete_topic(TopicArn=arn)
+
+
+@pytest.mark.engine
+def test_asking_for_aws_is_not_captured_by_a_running_local_engine(engine_state, monkeypatch):
+    # GIVEN the lab's local engine is recorded as running, and the user asks for real AWS
+    monkeypatch.delenv("LABSQS_ENDPOINT", raising=False)
+    monkeypatch.setenv("LABSQS_ENGINE", "aws")
+    # THEN the endpoint is AWS's own (None), not the local engine's
+    assert lc.resolve_endpoint() is None
