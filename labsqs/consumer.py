@@ -41,11 +41,12 @@ What this module adds to that bare loop, each piece a small function of :class:`
     failure the *rest of that group in the batch is not processed*: it is handed back (counted as
     ``released``) so the failed message is retried first, while other groups in the batch go on
     (Powertools' ``SqsFifoPartialProcessor(skip_group_on_error=True)`` model). The handed-back messages
-    are made visible no earlier than the failed one: on AWS the group lock alone would keep the order,
-    but LocalStack reopens a group as soon as *any* of its older messages becomes visible again, so the
-    lab does not rely on the lock. Mind the cost: each hand-back used up one of the held messages'
-    receives, so with a low ``maxReceiveCount`` a healthy message stuck behind a flaky one can reach the
-    DLQ without ever being tried — receive fewer per request (``max_messages=1``) or raise the count.
+    and the failed one come back together (one visibility for all, at least 1 s): on AWS the group lock
+    alone would keep the order, but LocalStack reopens a group as soon as *any* of its older messages
+    becomes visible again — even while later ones are in flight — so the lab does not rely on the lock.
+    Mind the cost: each hand-back used up one of the held messages' receives, so with a low
+    ``maxReceiveCount`` a healthy message stuck behind a flaky one can reach the DLQ without ever being
+    tried — receive fewer per request (``max_messages=1``) or raise the count.
 
 >>> stats = consume(url, lambda m: print(m.json()), idle_polls=1)
 >>> stats.snapshot()["processed"]
@@ -69,7 +70,7 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from labsqs.errors import InvalidConsumerOption, InvalidMessage, QueueNotFound
+from labsqs.errors import InvalidConsumerOption, InvalidMessage, QueueNotFound, ReceiptHandleError
 from labsqs.idempotency import IdempotencyStore, message_id_key
 from labsqs.queues import queue_missing, queue_url
 
@@ -91,7 +92,7 @@ MAX_MESSAGES_PER_RECEIVE = 10  # SQS returns at most 10 messages a receive
 MAX_BATCH_ENTRIES = 10  # DeleteMessageBatch / ChangeMessageVisibilityBatch
 MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200  # 12 h
 MAX_WORKERS = 64
-FIFO_HOLD_MARGIN_SECONDS = 1  # held FIFO messages turn visible this long after the failed one
+FIFO_HOLD_MARGIN_SECONDS = 1  # a FIFO group handed back after a failure stays hidden at least this long
 MIN_HEARTBEAT_EVERY_SECONDS = 0.1
 MAX_FAILURES_KEPT = 100  # ConsumerStats.failures keeps the most recent ones
 JOIN_POLL_SECONDS = 0.2  # the calling thread wakes this often (so Ctrl-C is seen)
@@ -113,7 +114,8 @@ def _queue_error(exc: ClientError, queue: str) -> Exception:
     if queue_missing(exc):
         return QueueNotFound(
             f"queue {queue} does not exist on this endpoint",
-            hint="create it first (labsqs.queues.ensure_queue) or check the name, URL and engine",
+            hint="create it first (labsqs.queues.ensure_queue) or check the name, URL and engine "
+            "(a restarted LocalStack has lost every queue and message: it keeps nothing across restarts)",
             code=code,
         )
     return exc
@@ -367,6 +369,50 @@ def change_visibility(
         ]
         failed.extend(sqs.change_message_visibility_batch(QueueUrl=url, Entries=entries).get("Failed", []))
     return failed
+
+
+RECEIPT_HANDLE_ERROR_CODES = frozenset(
+    {"ReceiptHandleIsInvalid", "MessageNotInflight", "AWS.SimpleQueueService.MessageNotInflight"}
+)
+
+
+def _receipt_error(exc: ClientError, url: str) -> Exception | None:
+    """A refused receipt handle as :class:`ReceiptHandleError`, a missing queue as QueueNotFound; None
+    for anything else (re-raise it as it is)."""
+    error = exc.response.get("Error", {})
+    code, text = str(error.get("Code", "")), str(error.get("Message", ""))
+    stale = code == "InvalidParameterValue" and "ReceiptHandle" in text  # LocalStack: handle outdated
+    if code in RECEIPT_HANDLE_ERROR_CODES or stale:
+        return ReceiptHandleError(
+            f"SQS refused the receipt handle for {url}: {text}",
+            hint="a receipt handle is valid only on the queue it was received from and only for its latest "
+            "receive: receive the message again and use that receive's handle, with the same queue URL",
+            code=code,
+        )
+    return _queue_error(exc, url) if queue_missing(exc) else None
+
+
+def delete_message(sqs: SQSClient, url: str, receipt_handle: str) -> None:
+    """DeleteMessage for one receipt handle; :class:`ReceiptHandleError` when SQS refuses the handle."""
+    try:
+        sqs.delete_message(QueueUrl=url, ReceiptHandle=receipt_handle)
+    except ClientError as exc:
+        err = _receipt_error(exc, url)
+        if err is None:
+            raise
+        raise err from exc
+
+
+def change_message_visibility(sqs: SQSClient, url: str, receipt_handle: str, seconds: int) -> None:
+    """ChangeMessageVisibility for one receipt handle; :class:`ReceiptHandleError` when it is refused
+    (from another queue, or outdated: the message was received again since)."""
+    try:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+    except ClientError as exc:
+        err = _receipt_error(exc, url)
+        if err is None:
+            raise
+        raise err from exc
 
 
 def exponential_backoff(base_seconds: int = 1, cap_seconds: int = 900) -> Callable[[int], int]:
@@ -730,13 +776,18 @@ class Consumer:
         wait = self._wait_time()
         if self._no_receives.is_set():
             return []
-        raw = receive_messages(
-            self.sqs,
-            self.url,
-            max_messages=wanted,
-            wait_time_seconds=wait,
-            visibility_timeout=self.visibility_timeout,
-        )
+        try:
+            raw = receive_messages(
+                self.sqs,
+                self.url,
+                max_messages=wanted,
+                wait_time_seconds=wait,
+                visibility_timeout=self.visibility_timeout,
+            )
+        except ClientError as exc:
+            if queue_missing(exc):  # the queue vanished mid-run (deleted, or the engine restarted)
+                raise _queue_error(exc, self.url) from exc
+            raise
         received_at = time.monotonic()
         batch = [Message.from_sqs(m, self.url) for m in raw]
         self._inflight.add(batch, received_at + self._visibility)
@@ -825,9 +876,12 @@ class Consumer:
         deadlines = self._inflight.drop([failed, *held])
         changes: list[tuple[str, int]] = []
         backoff_seconds = self._backoff_seconds(failed) if backoff else None
-        if backoff_seconds is not None:
-            changes.append((failed.receipt_handle, backoff_seconds))
         if held:
+            # The group comes back as one: held messages and the failed one get the same visibility, held
+            # ones first so theirs ends no later. LocalStack reopens a group as soon as an older message
+            # is visible again, even while later ones are still in flight (then it hands out messages
+            # *behind* the held ones), and re-queues expired messages in receive order, stopping at the
+            # first still hidden: so the failed one must not come back alone, nor the held ones before it.
             failed_visible_in = (
                 backoff_seconds
                 if backoff_seconds is not None
@@ -835,11 +889,14 @@ class Consumer:
             )
             hold = min(
                 MAX_VISIBILITY_TIMEOUT_SECONDS,
-                max(0, math.ceil(failed_visible_in)) + FIFO_HOLD_MARGIN_SECONDS,
+                max(FIFO_HOLD_MARGIN_SECONDS, math.ceil(failed_visible_in)),
             )
             changes.extend((m.receipt_handle, hold) for m in held)
+            changes.append((failed.receipt_handle, hold))
             self.stats.add(released=len(held))
             self._budget.give_back(len(held))
+        elif backoff_seconds is not None:
+            changes.append((failed.receipt_handle, backoff_seconds))
         if changes:
             for f in change_visibility(self.sqs, self.url, changes):
                 log.warning("could not change a failed message's visibility: %s", f.get("Message"))
