@@ -58,6 +58,8 @@ if TYPE_CHECKING:
     import pandas as pd
     from mypy_boto3_sqs import SQSClient
 
+    from labsqs.metrics import Depth
+
 # --- SQS and AWS figures (see shared facts: sqs-limits) ------------------------------------------
 MAX_BATCH_ENTRIES = 10
 MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200
@@ -431,34 +433,6 @@ def aws_cap_text(config: LoadConfig) -> str:
 # ==================================================================================================
 # Queues for a run, and the accounting after it
 # ==================================================================================================
-@dataclass(frozen=True)
-class QueueCounts:
-    visible: int
-    in_flight: int
-    delayed: int
-
-    @property
-    def total(self) -> int:
-        return self.visible + self.in_flight + self.delayed
-
-
-def queue_counts(url: str, *, sqs: SQSClient) -> QueueCounts:
-    """Visible, in-flight and delayed messages of a queue (one GetQueueAttributes)."""
-    attrs = sqs.get_queue_attributes(
-        QueueUrl=url,
-        AttributeNames=[
-            "ApproximateNumberOfMessages",
-            "ApproximateNumberOfMessagesNotVisible",
-            "ApproximateNumberOfMessagesDelayed",
-        ],
-    )["Attributes"]
-    return QueueCounts(
-        int(attrs.get("ApproximateNumberOfMessages", 0)),
-        int(attrs.get("ApproximateNumberOfMessagesNotVisible", 0)),
-        int(attrs.get("ApproximateNumberOfMessagesDelayed", 0)),
-    )
-
-
 def load_queue_spec(
     name: str, *, visibility_timeout_seconds: int, wait_time_seconds: int, max_receive_count: int
 ) -> Any:
@@ -547,16 +521,18 @@ def dlq_message_ids(url: str, *, sqs: SQSClient, expected: int) -> set[str]:
     return ids
 
 
-def settle(url: str, *, sqs: SQSClient, visibility_timeout_seconds: int) -> QueueCounts:
+def settle(url: str, *, sqs: SQSClient, visibility_timeout_seconds: int) -> Depth:
     """Wait (bounded) until no message of the queue is in flight or delayed, then return its counts.
 
     A consumer killed at the end of a run may hold messages; they come back after the visibility
     timeout (LocalStack sweeps once a second, so up to a second more)."""
+    from labsqs.metrics import queue_depth  # pandas stays out of the CLI's and Locust's start-up
+
     deadline = time.monotonic() + min(visibility_timeout_seconds + 2.0, SETTLE_CAP_SECONDS)
-    counts = queue_counts(url, sqs=sqs)
+    counts = queue_depth(url, sqs=sqs)
     while (counts.in_flight or counts.delayed) and time.monotonic() < deadline:
         time.sleep(0.5)
-        counts = queue_counts(url, sqs=sqs)
+        counts = queue_depth(url, sqs=sqs)
     return counts
 
 
@@ -667,9 +643,11 @@ def run_config(
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
             raise LoadRunFailed(f"Locust exited with code {proc.returncode}:\n{tail}", hint=f"see {log}")
         counts = settle(queue.url, sqs=sqs, visibility_timeout_seconds=config.visibility_timeout_seconds)
-        dlq_counts, dlq_ids = QueueCounts(0, 0, 0), set()
+        from labsqs.metrics import Depth, queue_depth
+
+        dlq_counts, dlq_ids = Depth(0, 0, 0), set()
         if queue.dlq_url:
-            dlq_counts = queue_counts(queue.dlq_url, sqs=sqs)
+            dlq_counts = queue_depth(queue.dlq_url, sqs=sqs)
             dlq_ids = dlq_message_ids(queue.dlq_url, sqs=sqs, expected=dlq_counts.total)
     finally:
         delete_queue(queue, sqs=sqs, missing_ok=True)

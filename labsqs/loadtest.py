@@ -79,9 +79,9 @@ from labsqs.bench import (
     load_queue_spec,
     parse_handler_time,
     probability_arg,
-    queue_counts,
 )
 from labsqs.client import resolve_endpoint, sqs_client
+from labsqs.metrics import queue_depth
 
 if TYPE_CHECKING:
     from locust.env import Environment
@@ -256,12 +256,12 @@ class LoadRun:
         from labsqs.queues import queue_attributes
 
         sqs = self.client()
-        counts = queue_counts(self.queue_url, sqs=sqs)
+        counts = queue_depth(self.queue_url, sqs=sqs)
         policy = queue_attributes(self.queue_url, sqs=sqs).redrive_policy
         dlq, overlap = 0, 0
         if policy is not None:
             dlq_url = sqs.get_queue_url(QueueName=policy.dlq_name)["QueueUrl"]
-            dlq = queue_counts(dlq_url, sqs=sqs).total
+            dlq = queue_depth(dlq_url, sqs=sqs).total
             if dlq and not self.worker_counters:  # ids are known here only with one process
                 overlap = len(dlq_message_ids(dlq_url, sqs=sqs, expected=dlq) & self.deleted_ids)
         totals = self.totals()
@@ -300,7 +300,7 @@ class LoadRun:
             if runner is None or runner.state != STATE_RUNNING or not self.sending_finished():
                 continue
             try:
-                if queue_counts(self.queue_url, sqs=sqs).total == 0:
+                if queue_depth(self.queue_url, sqs=sqs).total == 0:
                     log.info("producers done and queue empty: stopping the run")
                     runner.quit()
                     return

@@ -25,6 +25,14 @@ from a producer's count and a consumer's ``ConsumerStats``).
 :func:`snapshot` reads the gauges once; :class:`Sampler` reads them every ``interval_seconds`` in a
 background thread into a time series (``.frame``); :func:`plot_depth` draws it; :class:`DepthAlarm` is
 CloudWatch's "depth > threshold for N consecutive periods" alarm, evaluated on each sample.
+
+**When is a queue drained?** A consumer cannot tell "the queue is empty" from "the queue is empty *for
+now*": a message that failed is invisible while it waits out its visibility timeout, so a receive comes back
+empty although the message will be delivered again. Stopping after a few empty receives can stop too early —
+exactly when retries are pending. The gauges know better: when visible, in flight and delayed are all zero
+for a couple of readings in a row, every message was deleted or moved to the DLQ. :func:`queue_depth` reads
+them once, :func:`wait_until_drained` waits for that (on AWS the gauges lag by up to a minute: add a grace
+period there).
 """
 
 from __future__ import annotations
@@ -55,6 +63,8 @@ DEFAULT_INTERVAL_SECONDS = 0.5
 MIN_INTERVAL_SECONDS = 0.05
 DEFAULT_MAX_SAMPLES = 10_000  # sampling rounds kept; at 0.5 s that is ~83 minutes
 STOP_JOIN_TIMEOUT_SECONDS = 10.0
+DRAIN_POLL_SECONDS = 0.25
+DRAIN_SETTLE_POLLS = 2  # readings of "all zero" in a row before a queue counts as drained
 GAUGE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
@@ -120,6 +130,59 @@ def _read(sqs: SQSClient, url: str) -> tuple[int, int, int]:
     attrs: dict[str, str] = {str(k): v for k, v in answer["Attributes"].items()}
     visible, in_flight, delayed = (int(attrs.get(name, 0)) for name in GAUGE_ATTRIBUTES)
     return visible, in_flight, delayed
+
+
+@dataclass(frozen=True)
+class Depth:
+    """One queue's gauges: visible (waiting), in flight (received, not deleted), delayed."""
+
+    visible: int
+    in_flight: int
+    delayed: int
+
+    @property
+    def total(self) -> int:
+        return self.visible + self.in_flight + self.delayed
+
+
+def queue_depth(queue: Queue | str, *, sqs: SQSClient | None = None) -> Depth:
+    """The gauges of ``queue`` (a ``Queue``, URL or name): one ``GetQueueAttributes``."""
+    client = _client(sqs)
+    return Depth(*_read(client, queue_url(queue, sqs=client)))
+
+
+def wait_until_drained(
+    queues: Iterable[Queue | str],
+    *,
+    sqs: SQSClient | None = None,
+    poll_seconds: float = DRAIN_POLL_SECONDS,
+    settle_polls: int = DRAIN_SETTLE_POLLS,
+    timeout_seconds: float | None = None,
+    on_poll: Callable[[dict[str, Depth]], None] | None = None,
+    alive: Callable[[], bool] | None = None,
+) -> bool:
+    """Block until every queue reads zero (visible, in flight, delayed) ``settle_polls`` times in a row.
+
+    Returns True when drained, False when ``timeout_seconds`` passed first or ``alive()`` says the workers
+    are gone (they raised: nothing would drain the queue any more). ``on_poll(depths)`` sees each reading,
+    keyed by queue URL — a progress line, a live figure.
+    """
+    client = _client(sqs)
+    deadline = None if timeout_seconds is None else time.monotonic() + timeout_seconds
+    urls = [queue_url(q, sqs=client) for q in queues]
+    zero_in_a_row = 0
+    while True:
+        depths = {url: queue_depth(url, sqs=client) for url in urls}
+        if on_poll is not None:
+            on_poll(depths)
+        zero_in_a_row = zero_in_a_row + 1 if all(d.total == 0 for d in depths.values()) else 0
+        if zero_in_a_row >= settle_polls:
+            return True
+        if alive is not None and not alive():
+            return False
+        if deadline is not None and time.monotonic() >= deadline:
+            return False
+        time.sleep(poll_seconds)
 
 
 def _oldest_age_seconds(sqs: SQSClient, url: str, now: pd.Timestamp) -> float | None:

@@ -16,8 +16,8 @@ import pytest
 from labsqs import cli
 from labsqs.dlq import inspect
 from labsqs.errors import InvalidJobPosting
+from labsqs.metrics import queue_depth
 from labsqs.pipelines import jobs
-from labsqs.pipelines._common import queue_depth
 from labsqs.pipelines._sample_jobs import generate_csv_text
 from labsqs.producer import send
 from labsqs.queues import delete_queue, ensure_queue

@@ -19,8 +19,8 @@ from labsqs import cli
 from labsqs.consumer import Message
 from labsqs.dlq import inspect
 from labsqs.errors import InvalidResumeUpdate, ResumeStateError
+from labsqs.metrics import queue_depth
 from labsqs.pipelines import resumes
-from labsqs.pipelines._common import queue_depth
 from labsqs.pipelines.resumes import FailureInjector, ResumeState, ResumeStore, ResumeUpdate
 from labsqs.producer import send
 

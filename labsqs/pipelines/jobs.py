@@ -56,7 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 from labsqs.client import sqs_client
 from labsqs.errors import InvalidConsumerOption, InvalidJobPosting
-from labsqs.pipelines._common import Depth, queue_depth, wait_until_drained
+from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.pipelines._sample_jobs import JOBSPY_COLUMNS
 from labsqs.producer import send_many
 from labsqs.queues import Queue, QueueSpec

@@ -75,7 +75,7 @@ from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
 from labsqs.errors import InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
 from labsqs.idempotency import IdempotencyStore, body_field_key
-from labsqs.pipelines._common import Depth, queue_depth, wait_until_drained
+from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.producer import BatchReport, send, send_many
 from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
 
@@ -1014,7 +1014,7 @@ def run_resume_pipeline(
 ) -> ResumeRun:
     """Run ``consumers`` update processors and ``pdf_workers`` PDF workers (each a
     :class:`~labsqs.consumer.Consumer` on its own thread, with its own database connection) until the
-    updates queue and then the PDF queue are drained (see :mod:`labsqs.pipelines._common`).
+    updates queue and then the PDF queue are drained (see :func:`labsqs.metrics.wait_until_drained`).
 
     ``progress(counts)`` gets a :func:`flow_counts` frame about four times a second (a :class:`LiveFlow`
     draws it). Each stage's
