@@ -327,6 +327,19 @@ def plan_batches(
     total size, keeping their order (FIFO groups rely on it). Greedy: a batch closes when the next
     message would not fit. Pure: no requests.
     """
+    if not 1 <= max_entries <= MAX_BATCH_ENTRIES:
+        raise BatchError(
+            f"a batch of {max_entries} entries asked for: SQS takes at most {MAX_BATCH_ENTRIES} per batch",
+            hint=f"use max_entries between 1 and {MAX_BATCH_ENTRIES}; send_many splits larger inputs for you",
+        )
+    ids = [m.id for m in messages]
+    if len(set(ids)) != len(ids):
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        raise BatchError(
+            f"entry ids {twice} appear more than once: SQS rejects a batch whose entry ids are not distinct "
+            "(BatchEntryIdsNotDistinct)",
+            hint="give every entry a unique id (send_many uses each message's input position)",
+        )
     batches: list[list[OutgoingMessage]] = []
     current: list[OutgoingMessage] = []
     current_bytes = 0

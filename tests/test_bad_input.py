@@ -228,9 +228,9 @@ CASES = [
     Case("trigger batch of 11", lambda c: run_trigger(STD.url, lambda e, ctx: None, batch_size=11,
          sqs=NR), InvalidConsumerOption, "batch_size must be 1..10"),
     Case("send batch of 11 entries", lambda c: plan_batches(_entries(*map(str, range(11))), max_entries=11),
-         BatchError, "at most 10", xfail="producer.plan_batches does not check max_entries <= 10"),
+         BatchError, "at most 10"),
     Case("send batch with duplicate ids", lambda c: plan_batches(_entries("1", "1")), BatchError,
-         "distinct|unique", xfail="producer.plan_batches does not check that entry ids are distinct"),
+         "distinct|unique"),
     # redrive
     Case("redrive to a missing destination", lambda c: dlq.redrive(_moto_pair(c.moto, fifo=False)[1],
          destination="nowhere", sqs=c.moto, progress=QUIET), RedriveError,
