@@ -116,6 +116,15 @@ class IdempotencyStore:
         with self._lock:
             self._db.execute(_MARK, (key, time.time()))
 
+    @staticmethod
+    def mark_in(db: sqlite3.Connection, key: str) -> None:
+        """Record ``key`` as done through *your* connection to the store's file, inside your transaction.
+
+        This is the transactional-outbox move: commit the work's effect and the idempotency mark together,
+        so a crash leaves either both or neither (``labsqs.worker`` does this for its processing log).
+        """
+        db.execute(_MARK, (key, time.time()))
+
     def release(self, key: str) -> None:
         """Forget a claim whose work failed, so a redelivery can try again (a done key stays done)."""
         with self._lock:

@@ -67,7 +67,6 @@ from labsqs.errors import (
     LabSqsError,
     QueueNotFound,
 )
-from labsqs.idempotency import _MARK as _MARK_DONE  # the store's own "done" upsert, in our transaction
 from labsqs.idempotency import BUSY_TIMEOUT_MILLISECONDS, IdempotencyStore
 
 if TYPE_CHECKING:
@@ -165,7 +164,7 @@ class ProcessingLog:
                         (uid, message.message_id, message.receipt_handle, message.receive_count, row[0],
                          self.pid, now),
                     )  # fmt: skip
-                self._db.execute(_MARK_DONE, (key, now))
+                IdempotencyStore.mark_in(self._db, key)  # committed with the log row below
                 self._db.execute("COMMIT")
             except BaseException:
                 self._db.execute("ROLLBACK")
