@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.labsqs-installed
 PYTEST_ARGS ?=
 
-.PHONY: lab test install engine down bench conformance lock lint clean
+.PHONY: lab test install engine down bench faults conformance lock lint clean
 
 lab: install ## set up, start the SQS engine and JupyterLab (Ctrl-C stops both)
 	$(VENV)/bin/labsqs lab
@@ -37,6 +37,10 @@ bench: install ## every benchmark (prints figures; needs the engine: `make engin
 	$(PY) benchmarks/producer.py
 	$(PY) benchmarks/consumer.py
 	$(PY) benchmarks/locust_harness.py
+
+faults: install ## the full 10,000-message SIGKILL drill, standard and FIFO (docs/reliability.md)
+	$(VENV)/bin/labsqs up
+	$(PY) benchmarks/faults.py
 
 conformance: install ## run the conformance checks on LocalStack and moto, regenerate docs/conformance.md
 	$(VENV)/bin/labsqs conformance --write-docs
