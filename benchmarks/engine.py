@@ -28,7 +28,7 @@ from pathlib import Path
 from labsqs import engine
 from labsqs.client import sqs_client
 
-ROUNDS = 3
+ROUNDS = 5
 BACKLOG_MESSAGES = 10_000
 ROUND_CAP_SECONDS = 15.0
 
@@ -66,11 +66,14 @@ def batch_send(sqs, url: str, n: int) -> int:
 def receive_delete(sqs, url: str, n: int) -> int:
     deadline, done = time.monotonic() + ROUND_CAP_SECONDS, 0
     while done < n and time.monotonic() < deadline:
-        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get("Messages", [])
+        msgs = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10, WaitTimeSeconds=0).get(
+            "Messages", []
+        )
         if not msgs:
             break
         sqs.delete_message_batch(
-            QueueUrl=url, Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)]
+            QueueUrl=url,
+            Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(msgs)],
         )
         done += len(msgs)
     return done
@@ -86,22 +89,36 @@ def prefill(sqs, url: str, n: int, cap_seconds: float = 90.0) -> int:
     return sent
 
 
-def throughput(endpoint: str, sizes: dict[str, int], backlog: int) -> dict[str, float | int]:
-    sqs = sqs_client(endpoint)
-    out: dict[str, float | int] = {}
+def throughput(
+    endpoints: dict[str, str], sizes: dict[str, int], backlog: int
+) -> dict[str, dict[str, float | int]]:
+    """Every engine measured in the same rounds (order rotating), so machine noise hits them alike."""
+    clients = {name: sqs_client(url) for name, url in endpoints.items()}
+    out: dict[str, dict[str, float | int]] = {name: {} for name in endpoints}
     for label, with_backlog in (("", 0), ("backlog ", backlog)):
-        url = sqs.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+        urls = {
+            n: c.create_queue(QueueName=f"bench-{uuid.uuid4().hex[:8]}")["QueueUrl"]
+            for n, c in clients.items()
+        }
         if with_backlog:
-            out["backlog"] = prefill(sqs, url, with_backlog)
-        singles, batches, recvs = [], [], []
-        for _ in range(ROUNDS):
-            singles.append(rate(lambda: single_send(sqs, url, sizes["single"])))
-            batches.append(rate(lambda: batch_send(sqs, url, sizes["batch"])))
-            recvs.append(rate(lambda: receive_delete(sqs, url, sizes["receive"])))
-        out[f"{label}single send"] = statistics.median(singles)
-        out[f"{label}batch send"] = statistics.median(batches)
-        out[f"{label}receive+delete"] = statistics.median(recvs)
-        sqs.delete_queue(QueueUrl=url)
+            for name, sqs in clients.items():
+                out[name]["backlog"] = prefill(sqs, urls[name], with_backlog)
+        samples: dict[str, dict[str, list[float]]] = {
+            n: {"single": [], "batch": [], "recv": []} for n in clients
+        }
+        names = list(clients)
+        for round_no in range(ROUNDS):
+            for name in names[round_no % len(names) :] + names[: round_no % len(names)]:
+                sqs, url = clients[name], urls[name]
+                ops = (("single", single_send), ("batch", batch_send), ("recv", receive_delete))
+                for key, op in ops:
+                    n = sizes["receive" if key == "recv" else key]
+                    samples[name][key].append(rate(lambda op=op, sqs=sqs, url=url, n=n: op(sqs, url, n)))
+        for name, sqs in clients.items():
+            out[name][f"{label}single send"] = statistics.median(samples[name]["single"])
+            out[name][f"{label}batch send"] = statistics.median(samples[name]["batch"])
+            out[name][f"{label}receive+delete"] = statistics.median(samples[name]["recv"])
+            sqs.delete_queue(QueueUrl=urls[name])
     return out
 
 
@@ -137,7 +154,10 @@ def main() -> int:
     backlog = BACKLOG_MESSAGES
     if args.quick:
         sizes, backlog = {"single": 100, "batch": 500, "receive": 500}, 2000
-    print(f"python {sys.version.split()[0]}, {os.cpu_count()} cores; msg/s median of {ROUNDS}; backlog {backlog}")
+    print(
+        f"python {sys.version.split()[0]}, {os.cpu_count()} cores; msg/s median of {ROUNDS}; "
+        f"backlog {backlog}"
+    )
     rows: dict[str, dict[str, float | int]] = {}
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -151,25 +171,28 @@ def main() -> int:
             os.environ.pop("LABSQS_HOME")
             print(f"cold install of the LocalStack engine environment: {cold:.1f} s")
 
-        for variant in ("loopback", "default", "hypercorn"):
-            port = free_port()
-            pid, endpoint, started = start_localstack_variant(variant, port, home)
-            bound = sorted(engine.listening_addresses(port))
-            try:
-                rows[f"localstack ({variant})"] = {"start s": started, "bound": ",".join(bound),
-                                                   **throughput(endpoint, sizes, backlog)}  # fmt: skip
-            finally:
-                engine._terminate(pid)  # noqa: SLF001
-            print(f"  measured localstack ({variant}) bound to {bound}", flush=True)
-
-        port = free_port()
-        t0 = time.perf_counter()
-        state = engine.up("moto", port=port, home=home, progress=lambda _: None)
-        started = time.perf_counter() - t0
+        pids, endpoints = [], {}
         try:
-            rows["moto"] = {"start s": started, "bound": ",".join(sorted(engine.listening_addresses(port))),
-                            **throughput(state.endpoint, sizes, backlog)}  # fmt: skip
+            for variant in ("loopback", "default", "hypercorn"):
+                port = free_port()
+                pid, endpoint, started = start_localstack_variant(variant, port, home)
+                pids.append(pid)
+                name = f"localstack ({variant})"
+                endpoints[name] = endpoint
+                rows[name] = {"start s": started, "bound": ",".join(sorted(engine.listening_addresses(port)))}
+            port = free_port()
+            t0 = time.perf_counter()
+            state = engine.up("moto", port=port, home=home, progress=lambda _: None)
+            rows["moto"] = {"start s": time.perf_counter() - t0,
+                            "bound": ",".join(sorted(engine.listening_addresses(port)))}  # fmt: skip
+            endpoints["moto"] = str(state.endpoint)
+            up = ", ".join(f"{n} on {row['bound']}" for n, row in rows.items())
+            print(f"  engines up: {up}", flush=True)
+            for name, figures in throughput(endpoints, sizes, backlog).items():
+                rows[name].update(figures)
         finally:
+            for pid in pids:
+                engine._terminate(pid)  # noqa: SLF001
             engine.down(port=port, home=home, progress=lambda _: None)
 
     keys = [k for k in next(iter(rows.values())) if k != "bound"]
@@ -183,7 +206,8 @@ def main() -> int:
     for k in ("batch send", "receive+delete"):
         print(f"loopback/default {k}: {lo[k] / de[k]:.2f}x   hypercorn/default {k}: {hy[k] / de[k]:.2f}x")
     mo = rows["moto"]
-    print(f"localstack/moto receive+delete with backlog: {lo['backlog receive+delete'] / mo['backlog receive+delete']:.1f}x")
+    ratio = lo["backlog receive+delete"] / mo["backlog receive+delete"]
+    print(f"localstack/moto receive+delete with backlog: {ratio:.1f}x")
     return 0
 
 
