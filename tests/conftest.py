@@ -3,8 +3,8 @@
 - ``engine_state`` / ``sqs``: the real engine, started by ``labsqs up`` (reused when already running,
   as under ``make test``), and a client for it. Tests using them are integration tests.
 - ``moto_sqs``: an in-process moto ``mock_aws`` client, for fast unit tests.
-- ``queue_name`` / ``make_queue``: unique queue names (tests may run against a shared engine), and queues
-  deleted after the test.
+- ``queue_name`` / ``make_queue`` / ``ensure``: unique queue names (tests may run against a shared engine),
+  raw queues and ``ensure_queue`` queues (with their DLQs), deleted after the test.
 """
 
 from __future__ import annotations
@@ -17,6 +17,7 @@ import pytest
 
 from labsqs import engine
 from labsqs.client import sqs_client
+from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
 
 
 @pytest.fixture(scope="session")
@@ -71,3 +72,18 @@ def make_queue(sqs, queue_name) -> Iterator[Callable[..., str]]:
             sqs.delete_queue(QueueUrl=url)
         except Exception:  # noqa: BLE001 - the test may have deleted it already
             pass
+
+
+@pytest.fixture
+def ensure(sqs) -> Iterator[Callable[..., Queue]]:
+    """``ensure(spec)``: ensure_queue on the real engine; queue and DLQ are deleted after the test."""
+    made: list[Queue] = []
+
+    def make(spec: QueueSpec) -> Queue:
+        queue = ensure_queue(spec, sqs=sqs)
+        made.append(queue)
+        return queue
+
+    yield make
+    for queue in made:
+        delete_queue(queue, sqs=sqs, missing_ok=True)

@@ -560,20 +560,11 @@ def test_a_missing_queue_is_reported_with_what_to_do(sqs, make_queue):
 
 # --- with the lab's own queues and producer ------------------------------------------------------
 @pytest.fixture
-def lab_queue(sqs, queue_name):
+def lab_queue(ensure, queue_name):
     """``lab_queue(stem, **spec)`` → a Queue (with its DLQ) made by ensure_queue, deleted after."""
-    from labsqs.queues import QueueSpec, delete_queue, ensure_queue
+    from labsqs.queues import QueueSpec
 
-    made = []
-
-    def make(stem: str, **spec):
-        queue = ensure_queue(QueueSpec(queue_name(stem), **spec), sqs=sqs)
-        made.append(queue)
-        return queue
-
-    yield make
-    for queue in made:
-        delete_queue(queue, sqs=sqs, missing_ok=True)
+    return lambda stem, **spec: ensure(QueueSpec(queue_name(stem), **spec))
 
 
 def test_consumer_takes_a_queue_handle_and_poison_reaches_its_dlq(sqs, lab_queue):

@@ -7,7 +7,6 @@ from __future__ import annotations
 import dataclasses
 import json
 from collections import Counter
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -112,20 +111,6 @@ def drain(sqs: Any, url: str, expected: int, *, max_polls: int = 30) -> list[dic
         elif len(got) >= expected:
             break
     return got
-
-
-@pytest.fixture
-def ensure(sqs) -> Iterator[Callable[..., Queue]]:
-    made: list[Queue] = []
-
-    def make(spec: QueueSpec) -> Queue:
-        queue = ensure_queue(spec, sqs=sqs)
-        made.append(queue)
-        return queue
-
-    yield make
-    for queue in made:
-        delete_queue(queue, sqs=sqs, missing_ok=True)
 
 
 @pytest.fixture

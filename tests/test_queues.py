@@ -4,14 +4,12 @@ bad specs are refused before any request, with an error that says what to change
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
 import pytest
 
 from labsqs.errors import InvalidAttribute, InvalidQueueName, QueueAttributesMismatch, QueueNotFound
 from labsqs.queues import (
-    Queue,
     QueueAttributes,
     QueueSpec,
     RedriveAllowPolicy,
@@ -31,21 +29,6 @@ class NoRequests:
 
     def __getattr__(self, name: str):
         raise AssertionError(f"a request ({name}) was made before validation finished")
-
-
-@pytest.fixture
-def ensure(sqs) -> Iterator[Callable[..., Queue]]:
-    """``ensure(spec)``: ensure_queue on the real engine; queue and DLQ are deleted after the test."""
-    made: list[Queue] = []
-
-    def make(spec: QueueSpec) -> Queue:
-        queue = ensure_queue(spec, sqs=sqs)
-        made.append(queue)
-        return queue
-
-    yield make
-    for queue in made:
-        delete_queue(queue, sqs=sqs, missing_ok=True)
 
 
 def raw_attributes(sqs, url: str) -> dict[str, str]:
