@@ -614,16 +614,7 @@ def ensure_queue(spec: QueueSpec, *, sqs: SQSClient | None = None) -> Queue:
     arn = _all_attributes(client, url)["QueueArn"]
     if dlq_url is not None:
         _allow_source(client, dlq_url, dlq_raw, arn)
-    return Queue(
-        name=spec.name,
-        url=url,
-        arn=arn,
-        fifo=spec.fifo,
-        dlq_url=dlq_url,
-        dlq_arn=dlq_arn,
-        content_based_dedup=spec.content_based_dedup if spec.fifo else None,
-        max_message_size_bytes=spec.max_message_size_bytes,
-    )
+    return _handle(spec, url, arn, dlq_url, dlq_arn)
 
 
 def _ensure_dlq(client: SQSClient, spec: QueueSpec) -> tuple[str, dict[str, str]]:
@@ -653,6 +644,20 @@ def _allow_source(client: SQSClient, dlq_url: str, dlq_raw: Mapping[str, str], s
     sources = (*sources, source_arn)[-MAX_REDRIVE_SOURCE_QUEUES:]
     client.set_queue_attributes(
         QueueUrl=dlq_url, Attributes={"RedriveAllowPolicy": RedriveAllowPolicy("byQueue", sources).to_json()}
+    )
+
+
+def _handle(spec: QueueSpec, url: str, arn: str, dlq_url: str | None, dlq_arn: str | None) -> Queue:
+    """The handle ensure_queue returns: what the producer needs to know comes from the spec (no request)."""
+    return Queue(
+        name=spec.name,
+        url=url,
+        arn=arn,
+        fifo=spec.fifo,
+        dlq_url=dlq_url,
+        dlq_arn=dlq_arn,
+        content_based_dedup=spec.content_based_dedup if spec.fifo else None,
+        max_message_size_bytes=spec.max_message_size_bytes,
     )
 
 
@@ -703,16 +708,7 @@ def _adopt_existing(client: SQSClient, spec: QueueSpec, url: str, wanted: Mappin
         raise _mismatch(spec, diffs)
     if dlq_url is not None and not dlq_raw.get("RedriveAllowPolicy"):
         _allow_source(client, dlq_url, dlq_raw, arn)  # finish a setup an earlier run left half-done
-    return Queue(
-        name=spec.name,
-        url=url,
-        arn=arn,
-        fifo=spec.fifo,
-        dlq_url=dlq_url,
-        dlq_arn=dlq_arn,
-        content_based_dedup=spec.content_based_dedup if spec.fifo else None,
-        max_message_size_bytes=spec.max_message_size_bytes,
-    )
+    return _handle(spec, url, arn, dlq_url, dlq_arn)
 
 
 def get_queue(name: str, *, sqs: SQSClient | None = None) -> Queue:
