@@ -36,7 +36,7 @@ import threading
 import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Self
 
 from labsqs.errors import InvalidMessage
 
@@ -68,7 +68,50 @@ ON CONFLICT (key) DO UPDATE SET state = 'done', expires_at = NULL, updated_at = 
 """
 
 
-class IdempotencyStore:
+class SqliteFile:
+    """A SQLite file shared by threads (and processes): autocommit, WAL, a busy timeout, one lock.
+
+    The lab's durable records — this store, the worker's processing log, the pipelines' databases — all
+    open their file this way; subclasses add their tables (``schema``) and their reads and writes, each
+    under ``self._lock``.
+    """
+
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        *,
+        schema: str,
+        busy_timeout_seconds: float = BUSY_TIMEOUT_MILLISECONDS / 1000,
+        synchronous_normal: bool = True,
+    ) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._lock = threading.Lock()
+        # isolation_level=None: autocommit; a statement is atomic on its own, BEGIN ... COMMIT groups several.
+        self._db = sqlite3.connect(
+            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_seconds
+        )
+        with self._lock:
+            self._db.execute("PRAGMA journal_mode=WAL")
+            if synchronous_normal:
+                self._db.execute("PRAGMA synchronous=NORMAL")
+            self._db.executescript(schema)
+
+    def close(self) -> None:
+        with self._lock:
+            self._db.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}({str(self.path)!r})"
+
+
+class IdempotencyStore(SqliteFile):
     """Processed-message keys in a SQLite file, shared by threads (and processes).
 
     >>> store = IdempotencyStore("processed.sqlite")
@@ -79,19 +122,8 @@ class IdempotencyStore:
     """
 
     def __init__(self, path: str | os.PathLike[str], *, lease_seconds: float = DEFAULT_LEASE_SECONDS) -> None:
-        self.path = Path(path)
+        super().__init__(path, schema=_SCHEMA)
         self.lease_seconds = float(lease_seconds)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # isolation_level=None: autocommit; every statement below is atomic on its own.
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MILLISECONDS / 1000
-        )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MILLISECONDS}")
-            self._db.execute(_SCHEMA)
 
     def claim(self, key: str, *, lease_seconds: float | None = None) -> bool:
         """Atomically take ``key`` for processing: True for exactly one caller.
@@ -143,19 +175,6 @@ class IdempotencyStore:
                 "SELECT COUNT(*) FROM idempotency_keys WHERE state = 'done'"
             ).fetchone()
         return int(count)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> IdempotencyStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"IdempotencyStore({str(self.path)!r})"
 
 
 # --- key functions: Message -> str ----------------------------------------------------------------

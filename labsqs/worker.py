@@ -67,7 +67,7 @@ from labsqs.errors import (
     LabSqsError,
     QueueNotFound,
 )
-from labsqs.idempotency import BUSY_TIMEOUT_MILLISECONDS, IdempotencyStore
+from labsqs.idempotency import BUSY_TIMEOUT_MILLISECONDS, IdempotencyStore, SqliteFile
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -113,7 +113,7 @@ class Failure:
     body: str
 
 
-class ProcessingLog:
+class ProcessingLog(SqliteFile):
     """The worker's durable record, in the idempotency store's SQLite file (see the module notes).
 
     >>> log = ProcessingLog("worker.sqlite")
@@ -122,17 +122,8 @@ class ProcessingLog:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
+        super().__init__(path, schema=_SCHEMA)
         self.pid = os.getpid()
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_MILLISECONDS / 1000
-        )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
 
     # -- writes -----------------------------------------------------------------------------------
     def commit(
@@ -229,10 +220,6 @@ class ProcessingLog:
             Failure(r["message_id"], r["receive_count"], r["error"], r["reason"], r["body"])
             for r in self.rows("failures")
         ]
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
 
 
 # --- wiring: a tap on the client, a store that reports its skips -----------------------------------

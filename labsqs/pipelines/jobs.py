@@ -43,7 +43,6 @@ import json
 import logging
 import math
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
@@ -51,11 +50,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from importlib import resources
-from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from labsqs.client import sqs_client
 from labsqs.errors import InvalidConsumerOption, InvalidJobPosting
+from labsqs.idempotency import SqliteFile
 from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.pipelines._sample_jobs import JOBSPY_COLUMNS
 from labsqs.producer import send_many
@@ -573,7 +572,7 @@ CREATE INDEX IF NOT EXISTS failures_by_message ON failures (message_id);
 BUSY_TIMEOUT_SECONDS = 5.0
 
 
-class JobStore:
+class JobStore(SqliteFile):
     """The filter's SQLite database: ``jobs`` (one row per job, keyed by its id) and ``failures``
     (one row per failed attempt, keyed by the SQS message id). Safe to share between threads.
 
@@ -583,15 +582,9 @@ class JobStore:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS
+        super().__init__(
+            path, schema=_SCHEMA, busy_timeout_seconds=BUSY_TIMEOUT_SECONDS, synchronous_normal=False
         )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.executescript(_SCHEMA)
 
     def save(self, posting: JobPosting, score: JobScore, *, message_id: str, receive_count: int = 1) -> None:
         """Insert or replace the job (a redelivered job overwrites itself with the same values)."""
@@ -655,19 +648,6 @@ class JobStore:
                 "SELECT COUNT(*), COUNT(DISTINCT message_id) FROM failures"
             ).fetchone()
         return {"jobs": jobs, "matches": matches, "failed_attempts": attempts, "failed_messages": messages}
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> JobStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"JobStore({str(self.path)!r})"
 
 
 # --- the triggered function and its run ---------------------------------------------------------------

@@ -61,7 +61,6 @@ import json
 import os
 import random
 import re
-import sqlite3
 import threading
 import time
 import uuid
@@ -74,7 +73,7 @@ from typing import TYPE_CHECKING, Any, cast
 from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
 from labsqs.errors import InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
-from labsqs.idempotency import IdempotencyStore, body_field_key
+from labsqs.idempotency import IdempotencyStore, SqliteFile, body_field_key
 from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.producer import BatchReport, send, send_many
 from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
@@ -390,7 +389,7 @@ CREATE TABLE IF NOT EXISTS failures (
 """
 
 
-class ResumeStore:
+class ResumeStore(SqliteFile):
     """The resume builder's SQLite database. Open one per consumer (as separate processes would); they
     share the file (WAL mode; each change is one ``BEGIN IMMEDIATE`` transaction).
 
@@ -400,16 +399,9 @@ class ResumeStore:
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=BUSY_TIMEOUT_SECONDS
+        super().__init__(
+            path, schema=_SCHEMA, busy_timeout_seconds=BUSY_TIMEOUT_SECONDS, synchronous_normal=True
         )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
 
     # -- writes --------------------------------------------------------------------------------------
     def apply(self, update: ResumeUpdate, *, message_id: str) -> str:
@@ -572,19 +564,6 @@ class ResumeStore:
             (unsent,) = self._db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()
             (failed,) = self._db.execute("SELECT COUNT(*) FROM failures").fetchone()
         return {"resumes": resumes, "applied": applied, "outbox_unsent": unsent, "failed_attempts": failed}
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> ResumeStore:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"ResumeStore({str(self.path)!r})"
 
 
 # --- injected failures --------------------------------------------------------------------------------
