@@ -142,17 +142,41 @@ def sqs_client(
     )  # fmt: skip
 
 
-def sns_client(
-    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+def service_client(
+    service: str, endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
 ) -> Any:
-    """An SNS client built like :func:`sqs_client` (same endpoint, credentials rules and retries).
+    """A boto3 client for another AWS service the seeds use beside SQS, built like :func:`sqs_client`.
 
-    The lab's LocalStack runs SNS beside SQS for the fan-out pattern (SNS topic → several queues).
+    Same endpoint, credential rules and retries: on the lab's LocalStack, ``sns`` (fan-out, alarm actions),
+    ``cloudwatch`` (SQS metrics, alarms), ``s3`` (the resume PDFs) and ``ses`` (the users' emails) answer at
+    the SQS endpoint; with the ``aws`` engine they are the real regional services.
     """
     return _client(
-        "sns", endpoint, region=region, max_pool_connections=10, allow_aws=allow_aws,
+        service, endpoint, region=region, max_pool_connections=10, allow_aws=allow_aws,
         read_timeout=READ_TIMEOUT_SECONDS,
     )  # fmt: skip
+
+
+def sns_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+    """An SNS client (topics: the fan-out pattern, CloudWatch alarm actions)."""
+    return service_client("sns", endpoint, region=region, allow_aws=allow_aws)
+
+
+def cloudwatch_client(
+    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+) -> Any:
+    """A CloudWatch client (SQS's metrics in namespace ``AWS/SQS``, metric alarms)."""
+    return service_client("cloudwatch", endpoint, region=region, allow_aws=allow_aws)
+
+
+def s3_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+    """An S3 client (seed 1's "Store in S3": the resume PDFs)."""
+    return service_client("s3", endpoint, region=region, allow_aws=allow_aws)
+
+
+def ses_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+    """An SES client (seed 1's "Send Email to User")."""
+    return service_client("ses", endpoint, region=region, allow_aws=allow_aws)
 
 
 def client_endpoint(sqs: SQSClient) -> str:
