@@ -974,7 +974,14 @@ def ensure_pdf_bucket(bucket: str, *, s3: Any | None = None) -> str:
     try:
         client.create_bucket(Bucket=bucket, **options)
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") != "BucketAlreadyOwnedByYou":
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "BucketAlreadyExists":
+            raise InvalidBucketName(
+                f"the bucket name {bucket!r} is taken by another AWS account",
+                hint="bucket names are global across AWS: choose another prefix",
+                code=code,
+            ) from exc
+        if code != "BucketAlreadyOwnedByYou":
             raise
     return bucket
 
