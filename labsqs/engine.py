@@ -436,7 +436,7 @@ def ensure_localstack_env(
     t0 = time.monotonic()
     if venv.exists():
         shutil.rmtree(venv)
-    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never")
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never", UV_SYSTEM_CERTS="1")  # certificates as pip sees them
     for cmd in _install_commands(line, base_python, venv):
         proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
         if proc.returncode != 0:
