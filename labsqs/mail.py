@@ -16,7 +16,8 @@ it sent — see the email sender of :mod:`labsqs.pipelines.resumes`.
 
 What was sent? On AWS the mail goes to the recipient's real inbox, and SES has no API that lists sent
 emails. The lab's LocalStack keeps every email it "sent" and lists them at its developer endpoint
-``GET /_aws/ses`` (``?email=<sender>`` filters by the exact ``Source``): :func:`read_inbox` reads it.
+``GET /_aws/ses`` (``?email=<sender>`` filters by the exact ``Source``): :func:`read_inbox` reads it (and
+moto's model dump on the moto engine).
 
 >>> sender = verify_sender("DevResume <no-reply@devresume.example>")
 >>> send_email(sender, "ada@example.com", "Hello", "Your resume is ready.")
@@ -42,6 +43,7 @@ if TYPE_CHECKING:
     import pandas as pd
 
 INBOX_PATH = "/_aws/ses"  # LocalStack's list of the emails SES sent
+MOTO_MODELS_PATH = "/moto-api/data.json"  # moto's server: every model instance, sent emails included
 INBOX_TIMEOUT_SECONDS = 5.0
 INBOX_COLUMNS = ["message_id", "sent_at", "source", "to", "subject", "text"]
 
@@ -95,11 +97,12 @@ def send_email(
 
 
 def read_inbox(sender: str | None = None, *, ses: Any | None = None) -> pd.DataFrame | None:
-    """The emails SES sent (from ``sender``'s address, or all), oldest first — on the lab's engine only.
+    """The emails SES sent (from ``sender``'s address, or all), oldest first — on a local engine only.
 
-    Reads LocalStack's developer endpoint ``GET /_aws/ses``. One row per email: ``message_id`` (SES's
-    ``MessageId``, as ``SendEmail`` returned it), ``sent_at``, ``source``, ``to`` (the ``ToAddresses``,
-    comma-separated), ``subject`` and ``text`` (the plain-text body).
+    Reads LocalStack's developer endpoint ``GET /_aws/ses`` (on moto's server, the engine of last resort,
+    its model dump ``/moto-api/data.json``, which has no send times). One row per email: ``message_id``
+    (SES's ``MessageId``, as ``SendEmail`` returned it), ``sent_at``, ``source``, ``to`` (the
+    ``ToAddresses``, comma-separated), ``subject`` and ``text`` (the plain-text body).
 
     ``None`` on AWS: there the mail went to each recipient's real inbox, and SES cannot list what it sent
     (its sending statistics only count).
@@ -110,29 +113,55 @@ def read_inbox(sender: str | None = None, *, ses: Any | None = None) -> pd.DataF
     endpoint = developer_endpoint(client)
     if endpoint is None:
         return None
-    try:
-        with urllib.request.urlopen(f"{endpoint}{INBOX_PATH}", timeout=INBOX_TIMEOUT_SECONDS) as response:
-            answer = json.loads(response.read().decode())
-    except (urllib.error.URLError, OSError, ValueError):
-        return None  # an engine without SES's inbox (moto's server, another emulator)
+    messages = _localstack_inbox(endpoint)
+    if messages is None:
+        messages = _moto_inbox(endpoint)
+    if messages is None:
+        return None
     wanted = email_address(sender) if sender is not None else None
-    rows = [
-        _inbox_row(m)
-        for m in answer.get("messages", [])
-        if wanted is None or email_address(str(m.get("Source", ""))) == wanted
-    ]
+    rows = [m for m in messages if wanted is None or email_address(str(m["source"] or "")) == wanted]
     frame = pd.DataFrame(rows, columns=INBOX_COLUMNS)
     frame["sent_at"] = pd.to_datetime(frame["sent_at"], utc=True)
     return frame.sort_values(["sent_at", "message_id"], kind="stable").reset_index(drop=True)
 
 
-def _inbox_row(message: dict[str, Any]) -> dict[str, Any]:
-    body = message.get("Body") or {}
-    return {
-        "message_id": message.get("Id"),
-        "sent_at": message.get("Timestamp"),
-        "source": message.get("Source"),
-        "to": ", ".join((message.get("Destination") or {}).get("ToAddresses", [])),
-        "subject": message.get("Subject"),
-        "text": body.get("text_part"),
-    }
+def _get_json(url: str) -> Any:
+    try:
+        with urllib.request.urlopen(url, timeout=INBOX_TIMEOUT_SECONDS) as response:
+            return json.loads(response.read().decode())
+    except (urllib.error.URLError, OSError, ValueError):
+        return None  # not this engine's endpoint
+
+
+def _localstack_inbox(endpoint: str) -> list[dict[str, Any]] | None:
+    answer = _get_json(f"{endpoint}{INBOX_PATH}")
+    if not isinstance(answer, dict) or not isinstance(answer.get("messages"), list):
+        return None
+    return [
+        {
+            "message_id": m.get("Id"),
+            "sent_at": m.get("Timestamp"),
+            "source": m.get("Source"),
+            "to": ", ".join((m.get("Destination") or {}).get("ToAddresses", [])),
+            "subject": m.get("Subject"),
+            "text": (m.get("Body") or {}).get("text_part"),
+        }
+        for m in answer["messages"]
+    ]
+
+
+def _moto_inbox(endpoint: str) -> list[dict[str, Any]] | None:
+    answer = _get_json(f"{endpoint}{MOTO_MODELS_PATH}")
+    if not isinstance(answer, dict) or not isinstance(answer.get("ses"), dict):
+        return None
+    return [
+        {
+            "message_id": m.get("id"),
+            "sent_at": None,
+            "source": m.get("source"),
+            "to": ", ".join((m.get("destinations") or {}).get("ToAddresses", [])),
+            "subject": m.get("subject"),
+            "text": m.get("body"),
+        }
+        for m in answer["ses"].get("Message", [])
+    ]

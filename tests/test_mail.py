@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import uuid
 
 import boto3
@@ -53,3 +54,25 @@ def test_on_aws_there_is_no_inbox_to_read_and_no_request_is_made(monkeypatch):
     monkeypatch.setattr("urllib.request.urlopen", lambda *a, **k: pytest.fail("no request on AWS"))
     # THEN the mail went to the users' real inboxes: read_inbox says so with None
     assert read_inbox(ses=aws) is None
+
+
+def test_on_the_moto_engine_the_inbox_is_read_from_its_model_dump():
+    from moto.server import ThreadedMotoServer
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port)
+    server.start()
+    try:
+        # GIVEN moto's server (the lab's engine of last resort), which has no /_aws/ses
+        ses = ses_client(f"http://127.0.0.1:{port}")
+        sender = verify_sender(_sender(), ses=ses)
+        # WHEN an email is sent
+        sent = send_email(sender, "ada@example.com", "Your PDF", "the link", ses=ses)
+        # THEN the inbox reader still finds it, with everything but the time
+        inbox = read_inbox(sender, ses=ses)
+        assert list(inbox["message_id"]) == [sent] and list(inbox["text"]) == ["the link"]
+        assert list(inbox["to"]) == ["ada@example.com"] and inbox["sent_at"].isna().all()
+    finally:
+        server.stop()
