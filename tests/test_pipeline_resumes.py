@@ -328,6 +328,10 @@ def test_crashes_right_after_storing_notifying_and_emailing_still_give_one_objec
     resumes.queue_resume_updates(resume_queues.updates, updates, sqs=sqs)
     points = ("pdf:after-store", "pdf:after-notify", "email:after-send")
     injector = FailureInjector(0.9, seed=1, points=points)
+    # (with versioning on, the bucket keeps every put: we can count how often each key was written)
+    outputs["s3"].put_bucket_versioning(
+        Bucket=outputs["bucket"], VersioningConfiguration={"Status": "Enabled"}
+    )
     # WHEN the pipeline runs
     run = resumes.run_resume_pipeline(
         resume_queues, db_path=tmp_path / "r.sqlite", bucket=outputs["bucket"], sender=outputs["sender"],
@@ -340,6 +344,11 @@ def test_crashes_right_after_storing_notifying_and_emailing_still_give_one_objec
     assert run.total("emails", "redelivered") >= injector.fired["email:after-send"]
     # AND still: one object per saved change in the bucket, one email per PDF in the inbox
     _assert_one_pdf_and_one_email_per_saved_change(outputs, updates, tmp_path / "r.sqlite")
+    # AND the retried jobs really wrote their key again — the same bytes over the same key
+    versions = resumes.pdf_versions(outputs["bucket"], s3=outputs["s3"])
+    writes = versions.groupby("key")["etag"].agg(["count", "nunique"])
+    assert (writes["count"] > 1).sum() >= 1, writes
+    assert (writes["nunique"] == 1).all(), writes
 
 
 def test_a_poison_pdf_job_is_retried_then_dead_lettered_and_stores_nothing(

@@ -130,6 +130,7 @@ __all__ = [
     "notify",
     "pdf_bucket_name",
     "pdf_page_count",
+    "pdf_versions",
     "plot_flow",
     "queue_resume_updates",
     "read_pdf",
@@ -1027,14 +1028,39 @@ def read_pdf(bucket: str, key: str, *, s3: Any | None = None) -> bytes:
     return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
 
 
+def pdf_versions(bucket: str, *, s3: Any | None = None) -> pd.DataFrame:
+    """Every stored version of every object (``ListObjectVersions``): ``key``, ``version_id``, ``etag``,
+    ``latest``. With versioning on (``PutBucketVersioning``) each put of a key keeps a version, so this
+    shows how often a key was written — a redelivered PDF job adds a version of its key, not an object."""
+    import pandas as pd
+
+    client = s3 if s3 is not None else s3_client()
+    rows = [
+        {
+            "key": v["Key"],
+            "version_id": v.get("VersionId"),
+            "etag": str(v.get("ETag", "")).strip('"'),
+            "latest": bool(v.get("IsLatest")),
+        }
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for v in page.get("Versions", [])
+    ]
+    return pd.DataFrame(rows, columns=["key", "version_id", "etag", "latest"])
+
+
 def delete_pdf_bucket(bucket: str, *, s3: Any | None = None) -> None:
-    """Delete every object of the bucket, then the bucket (a missing bucket is fine)."""
+    """Delete every object of the bucket (every version, if versioning was on), then the bucket (a
+    missing bucket is fine)."""
     client = s3 if s3 is not None else s3_client()
     try:
-        keys = list(list_pdfs(bucket, s3=client)["key"])
-        for start in range(0, len(keys), MAX_KEYS_PER_DELETE):
-            chunk = keys[start : start + MAX_KEYS_PER_DELETE]
-            client.delete_objects(Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk]})
+        entries = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket)
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(entries), MAX_KEYS_PER_DELETE):
+            chunk = entries[start : start + MAX_KEYS_PER_DELETE]
+            client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
         client.delete_bucket(Bucket=bucket)
     except ClientError as exc:
         if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
