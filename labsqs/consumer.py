@@ -601,7 +601,9 @@ class FifoGuard:
     def settled(self, messages: Sequence[Message]) -> None:
         """Forget the heads among ``messages`` (processed and deleted)."""
         heads = self.heads()
-        done = {m.group_id: m.message_id for m in messages if m.group_id and m.group_id in heads}
+        if not heads:
+            return
+        done = {m.group_id: m.message_id for m in messages if m.group_id in heads and m.group_id is not None}
         if done:
             self.drop(done)
 
