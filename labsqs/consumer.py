@@ -56,7 +56,10 @@ What this module adds to that bare loop, each piece a small function of :class:`
     is processed, when it failed its last allowed receive (``maxReceiveCount``, read once from the
     queue's RedrivePolicy: SQS moves it to the DLQ on the next receive), or when a receive returns a later
     message of its group. Healthy runs never shrink a receive; the followers pay one receive (the batch
-    that found the failure) instead of ``maxReceiveCount``.
+    that found the failure) instead of ``maxReceiveCount``. The guard knows what its consumer saw: give
+    several ``Consumer`` objects on one queue one shared ``FifoGuard()``; worker processes share theirs
+    through their SQLite log (:class:`labsqs.worker.SharedFifoGuard`). A long poll already waiting when
+    the head failed was asked for 10 before anyone knew, and may still take the group in a batch.
 
 >>> stats = consume(url, lambda m: print(m.json()), idle_polls=1)
 >>> stats.snapshot()["processed"]
