@@ -300,11 +300,14 @@ def test_concurrent_consumers_with_failures_end_in_the_in_order_state_with_one_p
         for user in ("u001", "u002", "u003"):
             assert store.applied_order(user) == [u.update_id for u in updates if u.user_id == user]
         failures = store.failures()
-    # AND the poison update is in the updates DLQ, with its reason recorded for each of its 3 tries
+    # AND the poison update is in the updates DLQ, with its reason recorded for each try it got, the last
+    # on its 3rd receive (with batches, its first receive may be the one handed back behind an earlier
+    # update's injected failure: the one receive a follower still pays)
     dead = inspect(resume_queues.updates.dlq, sqs=sqs)
     assert list(dead["message_id"]) == [poison_sent.message_id]
     poison_rows = failures[failures["message_id"] == poison_sent.message_id]
-    assert list(poison_rows["receive_count"]) == [1, 2, 3]
+    tries = list(poison_rows["receive_count"])
+    assert tries[-1] == 3 and len(tries) >= 2 and tries == sorted(set(tries))
     assert poison_rows["reason"].str.contains("action must be one of").all()
     # AND every saved change has exactly one PDF object in S3 and exactly one email in the SES inbox
     _assert_one_pdf_and_one_email_per_saved_change(outputs, updates, tmp_path / "resumes.sqlite")

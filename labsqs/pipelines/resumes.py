@@ -36,11 +36,10 @@ crash between commit and send leaves the job in the outbox, and the redelivered 
 :class:`~labsqs.idempotency.IdempotencyStore` (claim, then mark) would not be enough here: its mark is a
 second write, and a crash between the change and the mark would apply the change twice.
 
-**FIFO batches and the DLQ.** When a FIFO consumer receives several messages of one group and the first
-fails, the rest are handed back unprocessed — but each of those receives counted. With
-``maxReceiveCount=3`` a healthy message stuck behind a flaky one can reach the DLQ without ever having
-been tried. The update processors therefore receive one message at a time (like the seed's Lambda
-mapping with ``batch_size=1``); with batches, raise ``maxReceiveCount``.
+**FIFO batches and the DLQ.** When the first message of a group fails, the rest of the batch is handed back,
+and each such receive counts toward maxReceiveCount. The update processors take batches of 10 and share one
+:class:`~labsqs.consumer.FifoGuard`: after a failure they receive one message at a time while the failed
+update may be visible, so updates behind it stay unreceived until it succeeds or goes to the DLQ.
 
 **An email is not idempotent.** A put to a fixed S3 key can be repeated; SES's ``SendEmail`` cannot —
 each call is one more email, and SES takes no idempotency token. The email sender claims each
@@ -88,7 +87,7 @@ from typing import TYPE_CHECKING, Any, cast
 from botocore.exceptions import ClientError
 
 from labsqs.client import s3_client, ses_client, sqs_client
-from labsqs.consumer import Consumer, Message
+from labsqs.consumer import Consumer, FifoGuard, Message
 from labsqs.errors import InvalidBucketName, InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
 from labsqs.idempotency import IdempotencyStore, SqliteFile, body_field_key
 from labsqs.mail import send_email
@@ -153,7 +152,7 @@ LONG_POLL_SECONDS = 20  # WaitTimeSeconds: 20
 MAX_RECEIVE_COUNT = 3  # RedrivePolicy maxReceiveCount: 3
 DEFAULT_CONSUMERS = 3
 DEFAULT_PDF_WORKERS = 2
-UPDATES_PER_RECEIVE = 1  # see "FIFO batches and the DLQ" above
+UPDATES_PER_RECEIVE = 10  # a shared FIFO guard protects the followers (see "FIFO batches and the DLQ")
 PDF_JOBS_PER_RECEIVE = 1  # spreads a small backlog over every worker
 NOTIFICATIONS_PER_RECEIVE = 1  # one email per receive: a failure hands back nothing of the user's group
 DEFAULT_EMAIL_SENDERS = 1
@@ -1288,7 +1287,9 @@ def _update_consumers(
     queues: ResumeQueues, stores: Sequence[ResumeStore], injector: FailureInjector | None, c: _Clients,
     wait_time_seconds: int,
 ) -> list[Consumer]:  # fmt: skip
-    """One update processor per store (each its own database connection, as separate processes would)."""
+    """One update processor per store (each its own database connection, as separate processes would);
+    they share one FIFO guard, so a failure one of them saw protects the group's followers from all."""
+    guard = FifoGuard()
     return [
         Consumer(
             queues.updates,
@@ -1296,6 +1297,7 @@ def _update_consumers(
             sqs=c.sqs,
             wait_time_seconds=wait_time_seconds,
             max_messages=UPDATES_PER_RECEIVE,
+            fifo_guard=guard,
             on_error=_failure_recorder(store, "update"),
         )
         for store in stores
