@@ -729,6 +729,7 @@ def run_drill(
     max_receive_count: int = 5,
     timeout_seconds: float = 120.0,
     fifo_guard: bool = True,
+    prefer_holding: bool = False,
     progress: Callable[[str], None] | None = None,
 ) -> DrillReport:
     """Send ``messages`` to a fresh queue (with a DLQ), run ``processes`` worker processes on it, and
@@ -738,6 +739,8 @@ def run_drill(
 
     Poison (non-JSON) bodies make the DLQ part of the account. The queue and its DLQ are deleted after.
     ``fifo_guard=False`` runs the workers without the consumer's FIFO guard (to measure what it saves).
+    ``prefer_holding=True`` stops a process that holds unsettled messages whenever one does (the hard case,
+    which a random pick may miss on a slow machine); otherwise the pick is random.
     """
     from labsqs.client import client_endpoint, sqs_client
     from labsqs.producer import send_many
@@ -798,7 +801,7 @@ def run_drill(
             time.sleep(rng.uniform(*stop_every_seconds))
             if _depth(sqs, queue.url)[0] == 0:
                 break  # the backlog is gone: stopping now would only test the tail
-            i = rng.randrange(len(slots))
+            i = _pick(rng, slots, watcher if prefer_holding else None)
             victim = slots[i]
             if victim.proc.poll() is not None:  # it ended by itself: a crash (see its log)
                 exits.append(victim.proc.returncode)
@@ -822,6 +825,7 @@ def run_drill(
         )
         for s in slots:
             if s.proc.poll() is None:
+                _started(s, time.monotonic() + 20.0)  # SIGTERM before its handler is in place kills it
                 s.proc.send_signal(signal.SIGTERM)
         for s in slots:
             code = _wait_exit(s.proc, 20.0)
@@ -860,6 +864,20 @@ class _Watcher:
 
     def close(self) -> None:
         self._db.close()
+
+
+def _pick(rng: random.Random, slots: list[_Slot], watcher: _Watcher | None, patience_s: float = 3.0) -> int:
+    """A random slot; with a watcher, a random one among those holding unsettled messages — waiting up to
+    ``patience_s`` for one (workers that are still starting hold nothing) — else a random one."""
+    deadline = time.monotonic() + patience_s
+    while watcher is not None:
+        holding = [i for i, s in enumerate(slots) if s.proc.poll() is None and watcher.holding(s.proc.pid)]
+        if holding:
+            return rng.choice(holding)
+        if time.monotonic() > deadline:
+            break
+        time.sleep(0.02)
+    return rng.randrange(len(slots))
 
 
 def _started(slot: _Slot, deadline: float) -> bool:

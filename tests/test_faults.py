@@ -55,7 +55,7 @@ def test_killed_and_restarted_workers_lose_nothing_and_apply_nothing_twice(kind,
     # restarted, until the queue drains
     report = run_drill(
         kind, MESSAGES, workdir=tmp_path, endpoint=engine_state.endpoint, max_stops=6, seed=11, work_ms=40,
-        stop_every_seconds=(0.3, 0.9), poison_every=100 if kind == "fifo" else 50,
+        stop_every_seconds=(0.3, 0.9), poison_every=100 if kind == "fifo" else 50, prefer_holding=True,
     )  # fmt: skip
     figures = report.figures()
 
@@ -107,10 +107,12 @@ def test_a_transient_failure_of_a_fifo_groups_head_lets_no_later_message_overtak
 # --- SIGTERM under load: nothing twice because of the stop, nothing lost ------------------------------
 def test_sigterm_under_load_processes_nothing_twice_and_loses_nothing(engine_state, tmp_path):
     # GIVEN 3 busy worker processes
-    # WHEN one at random gets SIGTERM mid-run (up to 5 times) and a fresh worker takes its place
+    # WHEN one (holding messages, when one does) gets SIGTERM mid-run (up to 5 times) and a fresh worker
+    # takes its place
     report = run_drill(
         "standard", MESSAGES, workdir=tmp_path, endpoint=engine_state.endpoint,
         stop_signal=signal.SIGTERM, max_stops=5, seed=5, work_ms=40, stop_every_seconds=(0.3, 0.9),
+        prefer_holding=True,
     )  # fmt: skip
     figures = report.figures()
     # THEN every stop was graceful (exit 0), some while holding messages
