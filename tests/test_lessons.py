@@ -9,6 +9,8 @@ passes with the blank unfilled, or an exercise without a check, fails this test.
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import nbformat
 import pytest
 
@@ -53,12 +55,21 @@ def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
     assert any("passes with the blank unfilled" in p for p in problems)
 
 
+LEARNER_RUNS_AT_ONCE = 3  # the lessons mostly wait (long polls, timeouts): overlapping them saves minutes
+
+
+@pytest.fixture(scope="session")
+def learner_runs(engine_state, request):
+    """The selected learner notebooks, executed in the background (a few at a time) from the first test
+    that asks."""
+    wanted = [item.callspec.params["source"] for item in request.session.items
+              if getattr(item, "originalname", "") == "test_learner_notebook_every_check_fails_with_blanks"]
+    with ThreadPoolExecutor(max_workers=LEARNER_RUNS_AT_ONCE) as pool:
+        yield {source: pool.submit(lessons.execute_learner, source) for source in wanted}
+
+
 @pytest.mark.engine
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem[:2])
-def test_learner_notebook_every_check_fails_with_blanks(source, engine_state):
-    from nbclient import NotebookClient
-
-    nb = nbformat.read(lessons.learner_path(source), as_version=4)
-    NotebookClient(nb, timeout=120, kernel_name="python3", allow_errors=True,
-                   resources={"metadata": {"path": str(source.parent.parent)}}).execute()
-    assert lessons.run_problems(nb) == []
+def test_learner_notebook_every_check_fails_with_blanks(source, learner_runs):
+    executed = learner_runs[source].result(timeout=600)
+    assert lessons.run_problems(executed) == []
