@@ -150,6 +150,16 @@ def run_problems(executed: Notebook) -> list[str]:
     return problems
 
 
+RUN_ALONE_KEY = "run_alone"  # notebook metadata labsqs.run_alone: true -> not executed beside other lessons
+
+
+def runs_alone(source: Path) -> bool:
+    """Does this lesson need the machine to itself when its learner notebook is executed (a load test)?"""
+    import nbformat
+
+    return bool(nbformat.read(source, as_version=4).metadata.get("labsqs", {}).get(RUN_ALONE_KEY))
+
+
 def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
     """Run the learner's notebook of ``source`` as the learner gets it (blanks empty) against the engine, with
     errors allowed so every check runs; returns the executed notebook for :func:`run_problems`."""
