@@ -8,7 +8,7 @@ UV := $(VENV)/bin/uv
 UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
-.PHONY: lab test install engine down bench faults conformance lock lint clean
+.PHONY: lab test install engine down bench faults conformance lessons lessons-check lock lint clean
 
 lab: install ## set up, start the SQS engine and JupyterLab (Ctrl-C stops both)
 	$(VENV)/bin/labsqs lab
@@ -49,6 +49,12 @@ faults: install ## the full 10,000-message SIGKILL drill, standard and FIFO (doc
 
 conformance: install ## run the conformance checks on LocalStack and moto, regenerate docs/conformance.md
 	$(VENV)/bin/labsqs conformance --write-docs
+
+lessons: install ## rebuild every learner notebook (notebooks/NN-*.ipynb) from its source, notebooks/solutions/ (docs/exercises.md)
+	$(PY) -m labsqs.lessons
+
+lessons-check: install ## fail if a learner notebook is stale or an exercise has no check
+	$(PY) -m labsqs.lessons --check
 
 lint: install
 	$(VENV)/bin/ruff check labsqs tests benchmarks loadtests

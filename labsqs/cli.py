@@ -7,6 +7,7 @@ as one line that says what to do next, with exit code 2, instead of a traceback.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import signal
 import subprocess
@@ -45,6 +46,20 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if st.answering else 1
 
 
+NBGRADER_SERVER_EXTENSIONS = ("formgrader", "validate_assignment", "assignment_list", "course_list")
+
+
+def _quiet_nbgrader(config_dir: Path) -> Path:
+    """nbgrader only builds the learner notebooks (labsqs.lessons); keep its course menus out of the lab."""
+    (config_dir / "labconfig").mkdir(parents=True, exist_ok=True)
+    off = {f"nbgrader.server_extensions.{name}": False for name in NBGRADER_SERVER_EXTENSIONS}
+    server = {"ServerApp": {"jpserver_extensions": off}}
+    (config_dir / "jupyter_server_config.json").write_text(json.dumps(server))
+    (config_dir / "labconfig" / "page_config.json").write_text(
+        json.dumps({"disabledExtensions": {"@jupyter/nbgrader": True}}))
+    return config_dir
+
+
 def cmd_lab(args: argparse.Namespace) -> int:
     """Start the engine and JupyterLab on loopback; Ctrl-C stops both."""
     state = engine.up(args.engine, port=args.port)
@@ -59,6 +74,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     if hasattr(os, "geteuid") and os.geteuid() == 0:
         cmd.append("--allow-root")  # containers and CI machines often run as root
     env.setdefault("JUPYTER_RUNTIME_DIR", str(engine.lab_home() / "jupyter-runtime"))
+    config = str(_quiet_nbgrader(engine.lab_home() / "jupyter-config"))
+    env["JUPYTER_CONFIG_PATH"] = os.pathsep.join(x for x in (config, env.get("JUPYTER_CONFIG_PATH")) if x)
     print(f"starting JupyterLab on {engine.DEFAULT_HOST}:{args.jupyter_port} with {notebooks} open")
     print("its URL with the token follows; Ctrl-C stops JupyterLab and the engine")
     jupyter = subprocess.Popen(cmd, env=env, start_new_session=True)

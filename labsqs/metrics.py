@@ -40,7 +40,7 @@ from __future__ import annotations
 import threading
 import time
 from collections import deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -400,11 +400,21 @@ class Sampler:
 
 
 # --- plot ----------------------------------------------------------------------------------------
-def plot_depth(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
-    """Queue depth (visible + in flight) over time, one line per queue; returns the Axes.
+def plot_depth(
+    frame: pd.DataFrame,
+    ax: Axes | None = None,
+    title: str | None = None,
+    *,
+    split: bool = False,
+    names: Mapping[str, str] | None = None,
+) -> Axes:
+    """Queue depth over time, one line per queue; returns the Axes.
 
     ``frame`` is a :attr:`Sampler.frame`, or snapshots concatenated (``pd.concat``; time then counts
-    from the first snapshot).
+    from the first snapshot). By default a line is visible + in flight. ``split=True`` draws *visible*
+    (solid) and *in flight* (dashed) as two lines in the queue's colour: a retry then shows as a message
+    moving from in flight back to visible. ``names`` relabels queues (``{q.name: "jobs", q.dlq.name: "DLQ"}``)
+    so the legend says what each queue is rather than its generated name.
     """
     import matplotlib.pyplot as plt
 
@@ -421,12 +431,19 @@ def plot_depth(frame: pd.DataFrame, ax: Axes | None = None, title: str | None = 
     else:
         times = pd.to_datetime(frame["time"], utc=True)
         x = (times - times.min()).dt.total_seconds()
+    names = names or {}
     depth = frame["visible"] + frame["in_flight"]
     for name in sorted(frame["queue"].unique()):
         rows = frame["queue"] == name
-        ax.plot(x[rows], depth[rows], marker=".", label=str(name))
+        label = names.get(str(name), str(name))
+        if not split:
+            ax.plot(x[rows], depth[rows], marker=".", label=label)
+            continue
+        (line,) = ax.plot(x[rows], frame.loc[rows, "visible"], marker=".", label=f"{label}: visible")
+        ax.plot(x[rows], frame.loc[rows, "in_flight"], linestyle="--", color=line.get_color(),
+                label=f"{label}: in flight")
     ax.set_xlabel("seconds since start")
-    ax.set_ylabel("messages (visible + in flight)")
+    ax.set_ylabel("messages" if split else "messages (visible + in flight)")
     ax.set_title(title or "Queue depth")
     ax.set_ylim(bottom=0)
     if len(frame):

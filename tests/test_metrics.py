@@ -206,6 +206,20 @@ def test_plot_depth_draws_one_line_per_queue():
         plt.close(ax.figure)
 
 
+def test_plot_depth_split_shows_retries_with_readable_names():
+    # GIVEN a message that goes in flight, comes back (a retry), then is deleted
+    frame = pd.DataFrame({"t_seconds": [0.0, 1.0, 2.0, 3.0], "queue": ["nb-x-1a2b3c"] * 4,
+                          "visible": [1, 0, 1, 0], "in_flight": [0, 1, 0, 0]})
+    # WHEN it is drawn split, with a name for the queue
+    ax = metrics.plot_depth(frame, split=True, names={"nb-x-1a2b3c": "jobs"})
+    try:
+        lines = {line.get_label(): list(line.get_ydata()) for line in ax.get_lines()}
+        # THEN the retry shows (visible 1 -> 0 -> 1) and the legend says "jobs", not the generated name
+        assert lines == {"jobs: visible": [1, 0, 1, 0], "jobs: in flight": [0, 1, 0, 0]}
+    finally:
+        plt.close(ax.figure)
+
+
 def test_plot_depth_accepts_concatenated_snapshots_and_an_axes(moto_sqs):
     url = moto_sqs.create_queue(QueueName="p")["QueueUrl"]
     frames = [metrics.snapshot(url, sqs=moto_sqs)]

@@ -1,0 +1,210 @@
+"""Lessons the learner does: one source notebook per lesson builds the learner's notebook and its solutions.
+
+A lesson's **source** is its solutions version, ``notebooks/solutions/NN-topic.ipynb``: executed, with the
+real outputs stored (nbval compares them in ``make test``). The learner's notebook,
+``notebooks/NN-topic.ipynb``, is *built* from it by nbgrader's ``ClearSolutions`` preprocessor; nobody
+edits it by hand (``make lessons`` rebuilds them, ``make lessons-check`` fails on a stale one).
+
+An **exercise** is a code cell with a solution region. What stays outside the region is what the learner
+sees, usually the blank they fill in::
+
+    kind = ...  # the MessageType attribute your consumer read
+    ### BEGIN SOLUTION
+    kind = read_kind(q)
+    ### END SOLUTION
+
+In the learner's notebook the region becomes ``# YOUR CODE HERE`` (indented like the region, so a region that
+is a function's whole body still leaves valid Python after a docstring). A **check** is a later code cell
+tagged ``check``: it tests the state of the queue or the effect of the learner's code (never a value the
+learner could type) and raises ``AssertionError`` with a hint that says what to look at and which call to use.
+So "Run All" stops at the first unfinished exercise.
+
+The rules :func:`exercise_problems` enforces (``tests/test_lessons.py`` runs them, and executes every learner
+notebook to prove that every check fails while the blanks are empty): a lesson has at least one exercise;
+every exercise is followed by a check before the next exercise; a check follows an exercise and holds no
+solution. docs/exercises.md says how to write one.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import copy
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+BEGIN_SOLUTION = "### BEGIN SOLUTION"
+END_SOLUTION = "### END SOLUTION"
+CODE_STUB = "# YOUR CODE HERE"
+CHECK_TAG = "check"
+SOLUTIONS_DIR = "solutions"
+NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
+
+Notebook = Any  # nbformat.NotebookNode (nbformat is part of the lab's Jupyter extra)
+
+
+def tags(cell: Any) -> list[str]:
+    return list(cell.get("metadata", {}).get("tags", []))
+
+
+def is_exercise(cell: Any) -> bool:
+    return cell["cell_type"] == "code" and BEGIN_SOLUTION in cell["source"]
+
+
+def is_check(cell: Any) -> bool:
+    return cell["cell_type"] == "code" and CHECK_TAG in tags(cell)
+
+
+def sources(notebooks_dir: Path = NOTEBOOKS_DIR) -> list[Path]:
+    """Every lesson that has a source (solutions version), sorted by number."""
+    return sorted((notebooks_dir / SOLUTIONS_DIR).glob("[0-9][0-9]-*.ipynb"))
+
+
+def learner_path(source: Path) -> Path:
+    return source.parent.parent / source.name
+
+
+def exercise_problems(nb: Notebook) -> list[str]:
+    """What is wrong with a source's exercises and checks (empty list: nothing)."""
+    problems: list[str] = []
+    cells = nb["cells"]
+    exercises = [i for i, c in enumerate(cells) if is_exercise(c)]
+    if not exercises:
+        problems.append(f"no exercise: no code cell holds a `{BEGIN_SOLUTION}` region")
+    for n, i in enumerate(exercises):
+        end = exercises[n + 1] if n + 1 < len(exercises) else len(cells)
+        if not any(is_check(c) for c in cells[i + 1:end]):
+            problems.append(f"cell {i}: exercise without a check (tag a later code cell `{CHECK_TAG}`)")
+    for i, c in enumerate(cells):
+        src = c["source"]
+        if (BEGIN_SOLUTION in src) != (END_SOLUTION in src):
+            problems.append(f"cell {i}: a solution region needs both `{BEGIN_SOLUTION}` and `{END_SOLUTION}`")
+        if is_check(c) and is_exercise(c):
+            problems.append(f"cell {i}: a check holds a solution region (the learner would lose the check)")
+        if is_check(c) and (not exercises or i < exercises[0]):
+            problems.append(f"cell {i}: a check before any exercise")
+        if is_check(c) and "assert" not in src and "raise" not in src:
+            problems.append(f"cell {i}: a check that cannot fail (no assert, no raise)")
+    return problems
+
+
+def learner_version(nb: Notebook, solutions_name: str | None = None) -> Notebook:
+    """The learner's notebook: solution regions replaced by a stub, outputs cleared, a link to the answers."""
+    from nbgrader.preprocessors import ClearSolutions  # dev extra; imported only to build
+
+    out = copy.deepcopy(nb)
+    clear = ClearSolutions(enforce_metadata=False, code_stub={"python": CODE_STUB})
+    out, _ = clear.preprocess(out, {})
+    for cell in out.cells:
+        if cell.cell_type == "markdown":  # links are written from solutions/, one folder down
+            cell.source = cell.source.replace("](../", "](")
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+        cell.metadata.pop("execution", None)
+    if solutions_name:
+        first = next((i for i, c in enumerate(out.cells) if is_exercise(nb.cells[i])), None)
+        before = out.cells[:first] if first else []
+        md = next((c for c in reversed(before) if c.cell_type == "markdown"), None)
+        if md is not None:
+            md.source += (f"\n\n*Stuck? Each exercise's worked answer, run for real, is in "
+                          f"[{SOLUTIONS_DIR}/{solutions_name}]({SOLUTIONS_DIR}/{solutions_name}).*")
+    return out
+
+
+def learner_code_problems(nb: Notebook) -> list[str]:
+    """The learner's notebook must hold no solution and still parse (a stub must leave valid Python)."""
+    problems = []
+    for i, c in enumerate(nb["cells"]):
+        if c["cell_type"] != "code":
+            continue
+        if BEGIN_SOLUTION in c["source"] or END_SOLUTION in c["source"]:
+            problems.append(f"cell {i}: a solution region survived")
+        lines = c["source"].splitlines()
+        code = "\n".join(line for line in lines if not line.lstrip().startswith(("%", "!")))
+        try:
+            ast.parse(code)
+        except SyntaxError as err:
+            problems.append(f"cell {i}: not valid Python without the solution ({err.msg}, line {err.lineno})")
+    return problems
+
+
+def run_problems(executed: Notebook) -> list[str]:
+    """Given the learner's notebook executed with errors allowed: every check must fail with its hint
+    (AssertionError), and no cell before the first exercise may fail."""
+    problems = []
+    cells = executed["cells"]
+    first = next((i for i, c in enumerate(cells) if c["cell_type"] == "code" and CODE_STUB in c["source"]),
+                 len(cells))
+    for i, c in enumerate(cells):
+        if c["cell_type"] != "code":
+            continue
+        errors = [o for o in c.get("outputs", []) if o.get("output_type") == "error"]
+        if is_check(c) and not any(o.get("ename") == "AssertionError" for o in errors):
+            got = errors[0].get("ename") if errors else "no error: it passes with the blank unfilled"
+            problems.append(f"cell {i}: check does not fail with an AssertionError and a hint ({got})")
+        if i < first and errors:
+            problems.append(f"cell {i}: fails before the first exercise ({errors[0].get('ename')})")
+    return problems
+
+
+RUN_ALONE_KEY = "run_alone"  # notebook metadata labsqs.run_alone: true -> not executed beside other lessons
+
+
+def runs_alone(source: Path) -> bool:
+    """Does this lesson need the machine to itself when its learner notebook is executed (a load test)?"""
+    import nbformat
+
+    return bool(nbformat.read(source, as_version=4).metadata.get("labsqs", {}).get(RUN_ALONE_KEY))
+
+
+def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
+    """Run the learner's notebook of ``source`` as the learner gets it (blanks empty) against the engine, with
+    errors allowed so every check runs; returns the executed notebook for :func:`run_problems`."""
+    import nbformat
+    from nbclient import NotebookClient
+
+    path = learner_path(source)
+    nb = nbformat.read(path, as_version=4)
+    NotebookClient(nb, timeout=timeout_seconds, kernel_name="python3", allow_errors=True,
+                   resources={"metadata": {"path": str(path.parent)}}).execute()
+    return nb
+
+
+def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:
+    """Write (or with ``check`` only compare) every learner notebook; returns the problems found."""
+    import nbformat
+
+    problems = []
+    for source in sources(notebooks_dir):
+        nb = nbformat.read(source, as_version=4)
+        problems += [f"{source.name}: {p}" for p in exercise_problems(nb)]
+        learner = learner_version(nb, source.name)
+        problems += [f"{source.name} (learner): {p}" for p in learner_code_problems(learner)]
+        target = learner_path(source)
+        text = nbformat.writes(learner) + "\n"
+        if check:
+            if not target.exists() or target.read_text() != text:
+                problems.append(f"{target.name} is stale: `make lessons` rebuilds it from {SOLUTIONS_DIR}/")
+        else:
+            target.write_text(text)
+    return problems
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--check", action="store_true", help="only check the learner notebooks are current")
+    parser.add_argument("--notebooks", type=Path, default=NOTEBOOKS_DIR)
+    args = parser.parse_args(argv)
+    problems = build(args.notebooks, check=args.check)
+    for p in problems:
+        print(p, file=sys.stderr)
+    names = [s.name for s in sources(args.notebooks)]
+    print(f"{len(names)} lesson(s) {'checked' if args.check else 'built'}: {', '.join(names) or 'none'}")
+    return 1 if problems else 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

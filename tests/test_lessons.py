@@ -1,0 +1,86 @@
+"""Every lesson's exercises work in both directions.
+
+With the solutions (``notebooks/solutions/NN-*.ipynb``, the lesson's source) every check passes: nbval runs
+those notebooks and compares their stored outputs. Here the other direction: the learner's notebook, built
+from the source with the blanks left empty, is executed against the engine, and every cell tagged ``check``
+must fail with an AssertionError (its hint), while no cell before the first exercise fails. A check that
+passes with the blank unfilled, or an exercise without a check, fails this test.
+"""
+
+from __future__ import annotations
+
+from concurrent.futures import ThreadPoolExecutor, wait
+
+import nbformat
+import pytest
+
+from labsqs import lessons
+
+SOURCES = lessons.sources()
+
+
+def test_lessons_have_sources():
+    assert SOURCES, "no lesson has a source in notebooks/solutions/"
+
+
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem[:2])
+def test_exercises_have_checks_and_learner_notebook_is_built_from_the_source(source):
+    nb = nbformat.read(source, as_version=4)
+    assert lessons.exercise_problems(nb) == []
+    learner = nbformat.read(lessons.learner_path(source), as_version=4)
+    assert lessons.learner_code_problems(learner) == []
+    built = nbformat.writes(lessons.learner_version(nb, source.name)) + "\n"
+    assert lessons.learner_path(source).read_text() == built, "stale learner notebook: run `make lessons`"
+    assert not any(c.get("outputs") for c in learner.cells if c.cell_type == "code"), "learner stores outputs"
+
+
+def test_rules_catch_a_check_that_is_missing_or_cannot_fail():
+    ex = nbformat.v4.new_code_cell("x = ...\n### BEGIN SOLUTION\nx = 1\n### END SOLUTION")
+    check = nbformat.v4.new_code_cell("x")
+    check.metadata["tags"] = ["check"]
+    nb = nbformat.v4.new_notebook(cells=[ex, check, nbformat.v4.new_code_cell(ex.source)])
+    problems = lessons.exercise_problems(nb)
+    assert any("cannot fail" in p for p in problems) and any("without a check" in p for p in problems)
+    assert lessons.exercise_problems(nbformat.v4.new_notebook(cells=[check])) != []
+
+
+def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
+    early = nbformat.v4.new_code_cell("import nothing", outputs=[
+        nbformat.v4.new_output("error", ename="ModuleNotFoundError", evalue="", traceback=[])])
+    ex = nbformat.v4.new_code_cell(f"x = ...\n{lessons.CODE_STUB}")
+    check = nbformat.v4.new_code_cell("assert x")
+    check.metadata["tags"] = ["check"]
+    problems = lessons.run_problems(nbformat.v4.new_notebook(cells=[early, ex, check]))
+    assert any("before the first exercise" in p for p in problems)
+    assert any("passes with the blank unfilled" in p for p in problems)
+
+
+# The lessons mostly wait (long polls, timeouts): overlapping them saves minutes. A lesson whose run needs the
+# machine to itself (a load test, timing) says so in its metadata and runs after the others, alone.
+LEARNER_RUNS_AT_ONCE = 3
+
+
+@pytest.fixture(scope="session")
+def learner_runs(engine_state, request):
+    """The selected learner notebooks, executed in the background (a few at a time) from the first test
+    that asks."""
+    wanted = [item.callspec.params["source"] for item in request.session.items
+              if getattr(item, "originalname", "") == "test_learner_notebook_every_check_fails_with_blanks"]
+    alone = [s for s in wanted if lessons.runs_alone(s)]
+    together = [s for s in wanted if s not in alone]
+    with ThreadPoolExecutor(LEARNER_RUNS_AT_ONCE) as pool, ThreadPoolExecutor(1) as solo:
+        runs = {source: pool.submit(lessons.execute_learner, source) for source in together}
+
+        def after_the_others(source):
+            wait(list(runs.values()))
+            return lessons.execute_learner(source)
+
+        runs.update({source: solo.submit(after_the_others, source) for source in alone})
+        yield runs
+
+
+@pytest.mark.engine
+@pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem[:2])
+def test_learner_notebook_every_check_fails_with_blanks(source, learner_runs):
+    executed = learner_runs[source].result(timeout=600)
+    assert lessons.run_problems(executed) == []
