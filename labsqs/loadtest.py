@@ -95,7 +95,7 @@ COUNTERS_MESSAGE = "labsqs_counters"  # worker → master, at the end of a test
 DRAIN_CHECK_INTERVAL_SECONDS = 0.5
 IDLE_SLEEP_SECONDS = 0.5  # a producer past its quota, or a user after an error, rests this long
 SCENARIO_DEFAULTS: dict[str, LoadConfig] = {"throughput": THROUGHPUT_BASE, "visibility": VISIBILITY_BASE}
-EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid")
+EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid", "seconds")
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -193,7 +193,7 @@ class LoadRun:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.rng = random.Random()
-        self.events: list[tuple[float, str, str, int, int]] = []
+        self.events: list[tuple[float, str, str, int, int, float | str]] = []
         self.counters: Counter[str] = Counter()
         self.handled_ids: set[str] = set()
         self.deleted_ids: set[str] = set()
@@ -219,8 +219,18 @@ class LoadRun:
     def client(self) -> SQSClient:
         return sqs_client(self.endpoint)
 
-    def record(self, event: str, msg_id: str, receive_count: int = 0, t: float | None = None) -> None:
-        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid))
+    def record(
+        self,
+        event: str,
+        msg_id: str,
+        receive_count: int = 0,
+        t: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """One event-log row; ``seconds`` is the duration behind it (the receive or delete request that
+        returned the message, the handler's work on it), which the planner's check reads back."""
+        took: float | str = "" if seconds is None else round(seconds, 6)
+        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid, took))
         self.counters[event] += 1
 
     def totals(self) -> dict[str, int]:
@@ -531,17 +541,19 @@ class ConsumerUser(SqsUser):
                 time.sleep(seconds / 2)  # dies half-way through this message
                 self.crash()
                 return
+            started = time.perf_counter()
             if seconds > 0:
                 time.sleep(seconds)  # gevent-patched: the other users run meanwhile
             if message.msg_id in self.lab.handled_ids:
                 self.lab.counters["duplicates"] += 1
             self.lab.handled_ids.add(message.msg_id)
-            self.lab.record("handled", message.msg_id)
+            self.lab.record("handled", message.msg_id, seconds=time.perf_counter() - started)
             self.finished.append(message)
         self.delete(self.finished)
         self.held, self.finished = [], []
 
     def receive(self) -> list[Received]:
+        started = time.perf_counter()
         response = self.call(
             "ReceiveMessage",
             self.sqs.receive_message,
@@ -555,10 +567,11 @@ class ConsumerUser(SqsUser):
         if response is None:
             time.sleep(IDLE_SLEEP_SECONDS)  # a failing endpoint must not become a busy loop
             return []
+        took = time.perf_counter() - started
         messages = [Received.parse(m) for m in response.get("Messages", [])]
         now = time.time()
         for message in messages:
-            self.lab.record("received", message.msg_id, message.receive_count, t=now)
+            self.lab.record("received", message.msg_id, message.receive_count, t=now, seconds=took)
             if message.receive_count > 1:
                 self.lab.counters["redeliveries"] += 1
         return messages
@@ -566,6 +579,7 @@ class ConsumerUser(SqsUser):
     def delete(self, messages: list[Received]) -> None:
         if not messages:
             return
+        started = time.perf_counter()
         if len(messages) == 1 and self.batch_size == 1:
             ok = self.call(
                 "DeleteMessage",
@@ -584,10 +598,10 @@ class ConsumerUser(SqsUser):
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             deleted = [m for i, m in enumerate(messages) if str(i) in done]
-        now = time.time()
+        now, took = time.time(), time.perf_counter() - started
         fire = self.environment.events.request.fire
         for message in deleted:
-            self.lab.record("deleted", message.msg_id, t=now)
+            self.lab.record("deleted", message.msg_id, t=now, seconds=took)
             self.lab.deleted_ids.add(message.msg_id)
             if message.sent_at is not None:
                 fire(

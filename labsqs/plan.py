@@ -1,0 +1,826 @@
+"""Capacity and cost planning: from a workload to consumers, timeouts, limits and a monthly bill.
+
+A queue decouples a producer's rate from a consumer's speed, but it does not make work disappear. Four
+small laws turn a workload into a configuration:
+
+**One consumer's speed.** A polling consumer repeats *receive → handle the batch → delete*. One cycle takes
+the receive's latency, the handler's time for every message of the batch, and the delete's latency, so one
+consumer processes ``batch / (receive + batch × handler + delete)`` messages a second. Batches amortise
+the two requests over up to ten messages; they cannot shorten the handler.
+
+**Little's law.** In a steady state, what sits in a system equals its arrival rate times the time spent
+there: ``L = λ × W``. Messages in flight = rate × time a batch is held; backlog = rate × wait. Consumers
+that are busy a fraction ρ of the time (``ρ = λ / (consumers × speed)``) make messages wait longer as ρ
+nears 1 (an Erlang-C queue, corrected for how variable the handler is); above 1 the backlog grows without
+end, by ``λ − capacity`` messages every second.
+
+**FIFO ordering.** SQS holds a message group while one of its messages is in flight, so one group is
+processed by one consumer at a time: a group can never go faster than one consumer, and consumers beyond
+the number of busy groups only wait. The busiest group decides. On top of that SQS caps a FIFO queue at 300
+requests per second per API action and partition (3,000 msg/s in batches of 10) unless *high-throughput
+mode* is on.
+
+**The bill.** SQS charges per request — sends, receives (empty long polls too), deletes, visibility changes
+— and every 64 KB chunk of a request's payload counts as one request. The first million requests a month
+are free (per account, across all queues).
+
+Every figure the planner uses has a source, and :meth:`Plan.render` prints it: ``sqs-limits`` (the lab's
+facts file of SQS limits and prices, the constants below), ``you`` (an input), ``measured`` (the lab's own
+engine, e.g. ``labsqs bench``), or ``assumed`` (a default the lab chose; override it). ``labsqs plan``
+is the command; ``labsqs bench`` checks :func:`predict_load_run` against every configuration it measures.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field, replace
+from typing import TYPE_CHECKING, Any
+
+from labsqs.errors import FifoGroupTooHot, InvalidLoadOption, InvalidPlanInput, VisibilityTooShort
+
+if TYPE_CHECKING:
+    from labsqs.bench import LoadConfig
+
+# --- SQS limits and prices (source: the lab's facts file, shared/facts/sqs-limits.md) --------------
+MAX_BATCH_ENTRIES = 10
+MAX_MESSAGE_BYTES = 1_048_576  # 1 MiB, UTF-8 bytes incl. attributes; also the most a batch may carry
+MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200
+MAX_WAIT_TIME_SECONDS = 20
+FIFO_TPS_PER_ACTION = 300  # per API action per partition, without high-throughput mode
+FIFO_MESSAGES_PER_SECOND_BATCHED = FIFO_TPS_PER_ACTION * MAX_BATCH_ENTRIES  # 3,000
+HIGH_THROUGHPUT_FIFO_TPS = 70_000  # non-batched, largest regions; needs perMessageGroupId throughput limit
+MAX_IN_FLIGHT_STANDARD = 120_000  # approximate; OverLimit error
+MAX_IN_FLIGHT_FIFO = 120_000  # no error at the limit: receives just come back empty
+BILLING_CHUNK_BYTES = 64 * 1024  # every 64 KB of a request bills as one request
+STANDARD_USD_PER_MILLION_REQUESTS = 0.40
+FIFO_USD_PER_MILLION_REQUESTS = 0.50
+FREE_REQUESTS_PER_MONTH = 1_000_000
+AWS_PRICING_HINT = (
+    "check the current prices on the AWS SQS pricing page; the first 1 M requests a month are free"
+)
+SQS_LIMITS = "sqs-limits"  # the source tag of every constant above
+
+# --- the planner's own assumptions (each one shown as "assumed" and overridable) ------------------
+SECONDS_PER_MONTH = 30 * 24 * 3600  # a 30-day month
+TYPICAL_AWS_REQUEST_SECONDS = 0.020  # an in-region SQS round trip; measure yours, pass --latency
+DEFAULT_UTILIZATION = 0.7  # plan consumers busy at most 70 % of the time at the peak rate
+DEFAULT_FAILURE_RATE = 0.01  # chance one handling attempt fails transiently (then retried)
+NEAR_LIMIT_FRACTION = 0.5  # a figure above half an AWS limit is reported as "near"
+NEAR_CAPACITY_FRACTION = 0.1  # a load run offered within 10 % of its capacity sits on a knife edge
+VISIBILITY_MARGIN = 1.5  # visibility timeout = held time at p99 × this margin
+MIN_MAX_RECEIVE_COUNT = 3
+MESSAGE_BODY_BYTES_ESTIMATE = 120  # the load tests' JSON body: id, send timestamp, group
+
+QUEUE_TYPES = ("standard", "fifo")
+MAX_HANDLER_SECONDS = 60.0
+_DISTRIBUTION_ARITY = {"const": 1, "uniform": 2, "exp": 1, "normal": 2}
+_Z99 = statistics.NormalDist().inv_cdf(0.99)
+
+
+# ==================================================================================================
+# The handler's time: a distribution (the load tests' --handler-time forms)
+# ==================================================================================================
+@dataclass(frozen=True)
+class HandlerTime:
+    """How long a handler works on one message, in seconds, drawn per message.
+
+    Written as ``kind:params``: ``const:0.02``, ``uniform:0.05,0.2``, ``exp:0.1`` (mean), ``normal:0.2,0.05``
+    (mean, standard deviation; clipped at 0). A bare number is ``const``.
+    """
+
+    kind: str
+    params: tuple[float, ...]
+
+    def draw(self, rng: random.Random) -> float:
+        if self.kind == "const":
+            return self.params[0]
+        if self.kind == "uniform":
+            return rng.uniform(*self.params)
+        if self.kind == "exp":
+            return rng.expovariate(1.0 / self.params[0]) if self.params[0] > 0 else 0.0
+        return max(0.0, rng.gauss(*self.params))
+
+    @property
+    def mean_seconds(self) -> float:
+        if self.kind == "uniform":
+            return (self.params[0] + self.params[1]) / 2
+        return self.params[0]
+
+    @property
+    def sd_seconds(self) -> float:
+        if self.kind == "const":
+            return 0.0
+        if self.kind == "uniform":
+            return (self.params[1] - self.params[0]) / math.sqrt(12)
+        if self.kind == "exp":
+            return self.params[0]
+        return self.params[1]
+
+    def quantile(self, q: float) -> float:
+        """The handler time that a fraction ``q`` of messages stay under (``quantile(0.99)`` = p99)."""
+        if self.kind == "const":
+            return self.params[0]
+        if self.kind == "uniform":
+            return self.params[0] + q * (self.params[1] - self.params[0])
+        if self.kind == "exp":
+            return -self.params[0] * math.log(1.0 - q)
+        mean, sd = self.params
+        return max(0.0, mean + sd * statistics.NormalDist().inv_cdf(q)) if sd else mean
+
+    @property
+    def bounded(self) -> bool:
+        """Whether the handler has a longest time (const, uniform); exp and normal have none."""
+        return self.kind in ("const", "uniform")
+
+    def __str__(self) -> str:
+        return f"{self.kind}:{','.join(f'{p:g}' for p in self.params)}"
+
+
+def parse_handler_time(text: str) -> HandlerTime:
+    """``"uniform:0.05,0.2"`` → ``HandlerTime("uniform", (0.05, 0.2))``; raises :class:`InvalidLoadOption`."""
+    raw = str(text).strip().lower()
+    kind, _, rest = raw.partition(":")
+    if not rest:
+        kind, rest = "const", raw
+    usage = "write const:S, uniform:LOW,HIGH, exp:MEAN or normal:MEAN,SD (seconds), e.g. uniform:0.05,0.2"
+    if kind not in _DISTRIBUTION_ARITY:
+        raise InvalidLoadOption(f"unknown handler-time distribution {kind!r} in {text!r}", hint=usage)
+    try:
+        params = tuple(float(p) for p in rest.split(","))
+    except ValueError:
+        raise InvalidLoadOption(f"handler time {text!r}: a parameter is not a number", hint=usage) from None
+    if len(params) != _DISTRIBUTION_ARITY[kind]:
+        raise InvalidLoadOption(
+            f"{kind} takes {_DISTRIBUTION_ARITY[kind]} parameter(s), {text!r} has {len(params)}", hint=usage
+        )
+    if any(p < 0 or p > MAX_HANDLER_SECONDS or math.isnan(p) for p in params):
+        raise InvalidLoadOption(
+            f"handler time {text!r}: parameters must be between 0 and {MAX_HANDLER_SECONDS:g} s", hint=usage
+        )
+    if kind == "uniform" and params[0] > params[1]:
+        raise InvalidLoadOption(f"uniform:{rest}: LOW is above HIGH", hint=usage)
+    return HandlerTime(kind, params)
+
+
+# ==================================================================================================
+# The laws, as small functions (shared by the planner and by bench's check against measurements)
+# ==================================================================================================
+def consumer_cycle_seconds(
+    batch: float, handler_seconds: float, receive_seconds: float, delete_seconds: float
+) -> float:
+    """One receive → handle every message of the batch → delete cycle of one polling consumer."""
+    return receive_seconds + batch * handler_seconds + delete_seconds
+
+
+def consumer_rate(
+    batch: float, handler_seconds: float, receive_seconds: float, delete_seconds: float
+) -> float:
+    """Messages a second one consumer processes when the queue never runs dry."""
+    cycle = consumer_cycle_seconds(batch, handler_seconds, receive_seconds, delete_seconds)
+    return batch / cycle if cycle > 0 else math.inf
+
+
+def parallel_lanes(queue_type: str, consumers: int, groups: int) -> int:
+    """Consumers that can work at once: all of them on a standard queue; on FIFO one per message group."""
+    return consumers if queue_type == "standard" else min(consumers, groups)
+
+
+def erlang_c(servers: int, load: float) -> float:
+    """Probability that an arrival waits in an M/M/c queue with ``load`` = λ/μ (Erlang's C formula)."""
+    if servers <= 0 or load >= servers:
+        return 1.0
+    term, total = 1.0, 1.0
+    for k in range(1, servers):
+        term *= load / k
+        total += term
+    last = term * load / servers / (1 - load / servers)
+    return last / (total + last)
+
+
+def queue_wait_seconds(rate: float, servers: int, service_seconds: float, service_cv2: float) -> float:
+    """Mean wait before a consumer takes a message (Allen–Cunneen: Erlang C × (1 + cv²) / 2)."""
+    if rate <= 0:
+        return 0.0
+    capacity = servers / service_seconds
+    if rate >= capacity:
+        return math.inf
+    return erlang_c(servers, rate * service_seconds) / (capacity - rate) * (1 + service_cv2) / 2
+
+
+def billed_chunks(payload_bytes: float) -> int:
+    """Requests one request bills as: one per started 64 KB of payload."""
+    return max(1, math.ceil(payload_bytes / BILLING_CHUNK_BYTES))
+
+
+def usd_for_requests(requests: float, queue_type: str, *, free: float = 0.0) -> float:
+    price = FIFO_USD_PER_MILLION_REQUESTS if queue_type == "fifo" else STANDARD_USD_PER_MILLION_REQUESTS
+    return max(0.0, requests - free) * price / 1e6
+
+
+def empty_receives_per_second(consumers: int, utilization: float, rate: float, wait_seconds: int) -> float:
+    """Long polls that end empty: idle consumers poll once per wait, and a poll is empty only when no
+    message arrives for its share of the traffic during the whole wait (short polls: ~1 per 50 ms)."""
+    idle = consumers * max(0.0, 1.0 - min(utilization, 1.0))
+    if wait_seconds <= 0:
+        return idle / 0.05
+    share = rate / consumers if consumers else 0.0
+    return idle / wait_seconds * math.exp(-share * wait_seconds)
+
+
+# ==================================================================================================
+# The workload and the plan
+# ==================================================================================================
+@dataclass(frozen=True)
+class Figure:
+    """One number of a plan, with its unit and where it comes from."""
+
+    name: str
+    value: Any
+    unit: str
+    source: str  # sqs-limits, you, measured, assumed, model
+
+    def text(self) -> str:
+        value = self.value
+        if isinstance(value, float):
+            value = f"{value:,.4g}" if abs(value) < 1000 else f"{value:,.0f}"
+        elif isinstance(value, int) and not isinstance(value, bool):
+            value = f"{value:,}"
+        return f"{self.name:<34} {value!s:>14} {self.unit:<18} [{self.source}]"
+
+
+@dataclass(frozen=True)
+class Workload:
+    """What a team knows about its traffic. Rates in messages/s; ``peak_rate`` defaults to ``rate``.
+
+    ``group_share`` is the fraction of the traffic that the busiest FIFO message group carries (default:
+    traffic spread evenly, ``1 / groups``). ``latency_seconds`` is one SQS request's round trip
+    (receive, delete, send); without it the planner assumes a typical in-region AWS figure.
+    ``sources`` names inputs that came from somewhere other than the user (e.g. ``{"latency": "measured"}``).
+    """
+
+    rate: float
+    handler: HandlerTime
+    peak_rate: float | None = None
+    message_bytes: int = 1024
+    batch_size: int = MAX_BATCH_ENTRIES
+    queue_type: str = "standard"
+    groups: int = 1
+    group_share: float | None = None
+    latency_seconds: float | None = None
+    consumers: int | None = None  # evaluate this many instead of computing the number needed
+    visibility_timeout_seconds: int | None = None  # check this one instead of recommending one
+    wait_time_seconds: int = MAX_WAIT_TIME_SECONDS
+    utilization: float = DEFAULT_UTILIZATION
+    failure_rate: float = DEFAULT_FAILURE_RATE
+    high_throughput: bool = False
+    sources: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def fifo(self) -> bool:
+        return self.queue_type == "fifo"
+
+    @property
+    def peak(self) -> float:
+        return self.rate if self.peak_rate is None else self.peak_rate
+
+    @property
+    def busiest_group_share(self) -> float:
+        return self.group_share if self.group_share is not None else 1.0 / self.groups
+
+    def source(self, name: str, given: bool = True) -> str:
+        return self.sources.get(name, "you" if given else "assumed")
+
+    def validate(self) -> Workload:
+        """Check every input before planning; each refusal says what to change."""
+        checks: list[tuple[bool, str, str]] = [
+            (self.rate >= 0 and math.isfinite(self.rate), f"rate {self.rate:g} msg/s", "give a rate >= 0"),
+            (
+                self.peak >= self.rate and math.isfinite(self.peak),
+                f"peak rate {self.peak:g} msg/s is below the steady rate {self.rate:g}",
+                "give a peak >= the steady rate (or leave it out)",
+            ),
+            (self.peak > 0, "both rates are 0", "give the messages per second you expect"),
+            (self.queue_type in QUEUE_TYPES, f"queue type {self.queue_type!r}", "use standard or fifo"),
+            (
+                1 <= self.batch_size <= MAX_BATCH_ENTRIES,
+                f"batch size {self.batch_size}",
+                f"SQS batches hold 1..{MAX_BATCH_ENTRIES} messages [{SQS_LIMITS}]",
+            ),
+            (
+                1 <= self.message_bytes <= MAX_MESSAGE_BYTES,
+                f"message size {self.message_bytes:,} bytes",
+                f"SQS takes 1..{MAX_MESSAGE_BYTES:,} bytes [{SQS_LIMITS}]; store big payloads in S3 and "
+                "send a pointer",
+            ),
+            (self.groups >= 1, f"{self.groups} message groups", "give at least one group"),
+            (
+                self.group_share is None or 0 < self.group_share <= 1,
+                f"busiest group share {self.group_share}",
+                "give a fraction between 0 and 1 (0.25 = a quarter of the traffic)",
+            ),
+            (
+                self.group_share is None or self.group_share >= 1 / self.groups - 1e-9,
+                f"busiest group share {self.group_share} is below an even spread over {self.groups} groups",
+                f"the busiest group carries at least 1/{self.groups} of the traffic",
+            ),
+            (
+                self.latency_seconds is None or 0 <= self.latency_seconds <= 60,
+                f"latency {self.latency_seconds} s",
+                "give the request round trip in seconds (e.g. 0.02)",
+            ),
+            (self.consumers is None or self.consumers >= 1, f"{self.consumers} consumers", "give >= 1"),
+            (
+                self.visibility_timeout_seconds is None
+                or 0 <= self.visibility_timeout_seconds <= MAX_VISIBILITY_TIMEOUT_SECONDS,
+                f"visibility timeout {self.visibility_timeout_seconds} s",
+                f"SQS allows 0..{MAX_VISIBILITY_TIMEOUT_SECONDS:,} s [{SQS_LIMITS}]",
+            ),
+            (
+                0 <= self.wait_time_seconds <= MAX_WAIT_TIME_SECONDS,
+                f"wait time {self.wait_time_seconds} s",
+                f"long polls wait 0..{MAX_WAIT_TIME_SECONDS} s [{SQS_LIMITS}]",
+            ),
+            (0 < self.utilization <= 1, f"utilization {self.utilization}", "give a fraction, e.g. 0.7"),
+            (0 <= self.failure_rate < 1, f"failure rate {self.failure_rate}", "give a fraction, e.g. 0.01"),
+        ]
+        for ok, what, hint in checks:
+            if not ok:
+                raise InvalidPlanInput(f"cannot plan with {what}", hint=hint)
+        if self.batch_size * self.message_bytes > MAX_MESSAGE_BYTES:
+            raise InvalidPlanInput(
+                f"a batch of {self.batch_size} messages of {self.message_bytes:,} bytes exceeds the "
+                f"{MAX_MESSAGE_BYTES:,}-byte batch limit [{SQS_LIMITS}]",
+                hint=f"use a batch size of at most {MAX_MESSAGE_BYTES // self.message_bytes}",
+            )
+        return self
+
+
+@dataclass(frozen=True)
+class Plan:
+    """The planner's answer: figures (with sources), warnings that say what to change, and the inputs."""
+
+    workload: Workload
+    consumers: int
+    per_consumer_rate: float
+    capacity: float
+    visibility_timeout_seconds: int
+    max_receive_count: int
+    requests_per_month: float
+    usd_per_month: float
+    figures: list[Figure]
+    warnings: list[str]
+    advice: list[str]
+
+    def figure(self, name: str) -> Any:
+        return next(f.value for f in self.figures if f.name == name)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f.name: f.value for f in self.figures}
+
+    def render(self) -> str:
+        w = self.workload
+        kind = f"FIFO, {w.groups} group(s)" if w.fifo else "standard"
+        lines = [
+            f"plan for {w.rate:g} msg/s (peak {w.peak:g}), {w.message_bytes:,}-byte messages, handler "
+            f"{w.handler} s, batch {w.batch_size}, {kind}",
+            "",
+            *(f.text() for f in self.figures),
+        ]
+        if self.advice:
+            lines += ["", "advice:", *(f"- {a}" for a in self.advice)]
+        if self.warnings:
+            lines += ["", "warnings:", *(f"- {x}" for x in self.warnings)]
+        lines += [
+            "",
+            "sources: [sqs-limits] the lab's facts file of SQS limits and prices (check the AWS pages); "
+            "[you] your input; [measured] the lab's engine; [assumed] the planner's default (override it); "
+            "[model] computed here. Prices: " + AWS_PRICING_HINT + ".",
+        ]
+        return "\n".join(lines)
+
+
+def held_seconds_p99(handler: HandlerTime, batch: int, delete_seconds: float) -> float:
+    """How long a received batch stays hidden at its 99th percentile: its messages' handler times + delete.
+
+    One message: the handler's own p99. A batch: its sum (mean × batch + z₉₉ × sd × √batch), and never less
+    than one slow message among average ones."""
+    single_slow = handler.quantile(0.99) + (batch - 1) * handler.mean_seconds
+    summed = batch * handler.mean_seconds + _Z99 * handler.sd_seconds * math.sqrt(batch)
+    return max(single_slow, summed) + delete_seconds
+
+
+def recommended_max_receive_count(failure_rate: float, messages_per_month: float) -> int:
+    """Smallest receive count for which less than one good message a month is dead-lettered by chance
+    (each attempt fails independently with ``failure_rate``); at least 3 so a blip is retried."""
+    if failure_rate <= 0 or messages_per_month <= 0:
+        return MIN_MAX_RECEIVE_COUNT
+    n = math.ceil(math.log(1.0 / messages_per_month) / math.log(failure_rate)) if failure_rate < 1 else 1000
+    return max(MIN_MAX_RECEIVE_COUNT, min(n, 1000))
+
+
+def plan(workload: Workload) -> Plan:
+    """Plan consumers, FIFO mode, visibility timeout, maxReceiveCount, monthly requests and cost.
+
+    Raises :class:`InvalidPlanInput` for impossible inputs, :class:`FifoGroupTooHot` when one message
+    group carries more than one consumer can process, :class:`VisibilityTooShort` when the given
+    visibility timeout is below the handler's average batch time. Softer problems become ``warnings``.
+    """
+    w = workload.validate()
+    b, h = w.batch_size, w.handler
+    latency = w.latency_seconds if w.latency_seconds is not None else TYPICAL_AWS_REQUEST_SECONDS
+    latency_src = w.source("latency", w.latency_seconds is not None)
+    figures: list[Figure] = [
+        Figure("steady rate", w.rate, "msg/s", w.source("rate")),
+        Figure("peak rate", w.peak, "msg/s", w.source("peak", w.peak_rate is not None)),
+        Figure(
+            "handler time mean / p99",
+            f"{h.mean_seconds:g} / {h.quantile(0.99):.3g}",
+            "s",
+            w.source("handler"),
+        ),
+        Figure("request latency", latency, "s", latency_src),
+    ]
+    warnings: list[str] = []
+    advice: list[str] = []
+
+    # -- consumers --
+    cycle = consumer_cycle_seconds(b, h.mean_seconds, latency, latency)
+    per_consumer = consumer_rate(b, h.mean_seconds, latency, latency)
+    needed = max(1, math.ceil(w.peak / (per_consumer * w.utilization)))
+    if w.fifo:
+        share_rate = w.peak * w.busiest_group_share
+        if share_rate > per_consumer:
+            raise FifoGroupTooHot(
+                f"the busiest message group carries {share_rate:,.1f} msg/s at the peak, but SQS delivers a "
+                f"group to one consumer at a time and one consumer handles {per_consumer:,.1f} msg/s "
+                f"(batch {b}, handler {h.mean_seconds:g} s, latency {latency:g} s)",
+                hint="split that group's traffic over more group ids (e.g. per customer, not per tenant), "
+                "make the handler faster, raise the batch size, or use a standard queue if order "
+                "within the group does not matter",
+            )
+        if needed > w.groups:
+            raise FifoGroupTooHot(
+                f"{needed} consumers are needed but a FIFO queue with {w.groups} message group(s) keeps at "
+                f"most {w.groups} of them busy",
+                hint=f"use at least {needed} message groups, a faster handler or a larger batch",
+            )
+    consumers = w.consumers if w.consumers is not None else needed
+    lanes = parallel_lanes(w.queue_type, consumers, w.groups)
+    capacity = lanes * per_consumer
+    if w.consumers is not None and w.peak > capacity:
+        warnings.append(
+            f"{consumers} consumer(s) process {capacity:,.1f} msg/s but the peak is {w.peak:,.1f}: "
+            f"the backlog grows by {w.peak - capacity:,.1f} messages a second during the peak — use at "
+            f"least {needed}"
+        )
+    if w.fifo and consumers > w.groups:
+        warnings.append(
+            f"{consumers - w.groups} of {consumers} consumers only wait: FIFO delivers each of the "
+            f"{w.groups} group(s) to one consumer at a time — add groups or drop consumers"
+        )
+    rho = w.rate / capacity if capacity else math.inf
+    rho_peak = w.peak / capacity if capacity else math.inf
+    figures += [
+        Figure("consumer cycle (receive+batch+delete)", cycle, "s", "model"),
+        Figure("one consumer processes", per_consumer, "msg/s", "model"),
+        Figure("consumers needed at peak", needed, "", "model"),
+        Figure(
+            "consumers planned",
+            consumers,
+            "",
+            w.source("consumers", w.consumers is not None) if w.consumers else "model",
+        ),
+        Figure("target utilization", w.utilization, "", w.source("utilization", "utilization" in w.sources)),
+        Figure("capacity", capacity, "msg/s", "model"),
+        Figure("utilization steady / peak", f"{rho:.0%} / {rho_peak:.0%}", "", "model"),
+    ]
+
+    # -- waiting, backlog and in flight (Little's law) --
+    cv2 = (b * h.sd_seconds**2) / (cycle**2) if cycle else 0.0
+    wait = queue_wait_seconds(w.rate, lanes, cycle / b, cv2) if w.rate else 0.0
+    in_system = wait + cycle
+    held = b * h.mean_seconds + latency
+    in_flight = w.peak * held
+    figures += [
+        Figure("wait before a consumer (steady)", wait, "s", "model"),
+        Figure("time in queue+consumer (steady)", in_system, "s", "model"),
+        Figure("backlog (steady, Little)", w.rate * wait, "messages", "model"),
+        Figure("in flight at peak (Little)", in_flight, "messages", "model"),
+    ]
+
+    # -- FIFO throughput quota --
+    if w.fifo:
+        sends_tps = w.peak / b
+        tps_limit = HIGH_THROUGHPUT_FIFO_TPS if w.high_throughput else FIFO_TPS_PER_ACTION
+        figures.append(Figure("FIFO send requests at peak", sends_tps, "req/s", "model"))
+        figures.append(Figure("FIFO limit per action", tps_limit, "req/s", SQS_LIMITS))
+        if sends_tps > tps_limit:
+            if w.high_throughput:
+                warnings.append(
+                    f"{sends_tps:,.0f} send requests/s exceed even high-throughput FIFO's {tps_limit:,} TPS "
+                    "— spread the traffic over several queues"
+                )
+            else:
+                warnings.append(
+                    f"{sends_tps:,.0f} send requests/s exceed FIFO's {FIFO_TPS_PER_ACTION} TPS per action "
+                    f"({FIFO_MESSAGES_PER_SECOND_BATCHED:,} msg/s in batches of 10) [{SQS_LIMITS}]: "
+                    + (
+                        "raise the batch size, or "
+                        if b < MAX_BATCH_ENTRIES and w.peak <= FIFO_MESSAGES_PER_SECOND_BATCHED
+                        else ""
+                    )
+                    + "turn on high-throughput mode (DeduplicationScope=messageGroup, "
+                    "FifoThroughputLimit=perMessageGroupId; scales per group, so keep many groups)"
+                )
+        figures.append(
+            Figure(
+                "needs high-throughput FIFO",
+                sends_tps > FIFO_TPS_PER_ACTION or lanes / cycle > FIFO_TPS_PER_ACTION,
+                "",
+                "model",
+            )
+        )
+        figures.append(
+            Figure("busiest group at peak", w.peak * w.busiest_group_share, "msg/s", w.source("groups"))
+        )
+
+    # -- visibility timeout, heartbeat, maxReceiveCount --
+    held_p99 = held_seconds_p99(h, b, latency)
+    recommended_vt = min(MAX_VISIBILITY_TIMEOUT_SECONDS, max(1, math.ceil(held_p99 * VISIBILITY_MARGIN)))
+    vt = w.visibility_timeout_seconds if w.visibility_timeout_seconds is not None else recommended_vt
+    if w.visibility_timeout_seconds is not None:
+        if held > vt:
+            raise VisibilityTooShort(
+                f"a batch of {b} is held {held:.3g} s on average but the visibility timeout is {vt} s: "
+                "nearly every message would be delivered again while its handler still runs",
+                hint=f"set the visibility timeout to at least {recommended_vt} s (p99 {held_p99:.3g} s × "
+                f"{VISIBILITY_MARGIN}), use a smaller batch, or extend visibility with a heartbeat",
+            )
+        if held_p99 > vt:
+            warnings.append(
+                f"the visibility timeout {vt} s is below the p99 time a batch is held ({held_p99:.3g} s): "
+                f"about 1 % of batches come back while still being handled — raise it to {recommended_vt} s "
+                "or turn on the consumer's heartbeat"
+            )
+    if held_p99 * VISIBILITY_MARGIN > MAX_VISIBILITY_TIMEOUT_SECONDS:
+        warnings.append("the handler's p99 exceeds SQS's 12 h visibility limit: split the work into steps")
+    if not h.bounded or vt < 2 * held_p99:
+        advice.append(
+            f"heartbeat: {'the handler time has no upper bound' if not h.bounded else 'little slack'} — "
+            f"extend visibility every {max(1, vt // 3)} s while a batch is handled (labsqs.consumer's "
+            "heartbeat=True does it; ChangeMessageVisibility is billed as a request)"
+        )
+    messages_per_month = w.rate * SECONDS_PER_MONTH
+    max_receive = recommended_max_receive_count(w.failure_rate, messages_per_month)
+    figures += [
+        Figure("batch held, p99", held_p99, "s", "model"),
+        Figure(
+            "visibility timeout", vt, "s", w.source("visibility") if w.visibility_timeout_seconds else "model"
+        ),
+        Figure(
+            "failure rate per attempt",
+            w.failure_rate,
+            "",
+            w.source("failure_rate", "failure_rate" in w.sources),
+        ),
+        Figure("maxReceiveCount", max_receive, "", "model"),
+    ]
+    advice.append(
+        f"maxReceiveCount {max_receive}: fewer than one good message a month dead-lettered by chance at a "
+        f"{w.failure_rate:g} failure rate; a poison message costs {max_receive} receives before the DLQ"
+    )
+
+    # -- requests and cost --
+    requests = monthly_requests(w, consumers, capacity, latency)
+    total = sum(requests.values())
+    usd = usd_for_requests(total, w.queue_type, free=FREE_REQUESTS_PER_MONTH)
+    price = FIFO_USD_PER_MILLION_REQUESTS if w.fifo else STANDARD_USD_PER_MILLION_REQUESTS
+    figures += [
+        Figure("seconds in a month", SECONDS_PER_MONTH, "s", "assumed"),
+        Figure("messages per month", messages_per_month, "", "model"),
+        *(Figure(f"requests/month: {k}", v, "", "model") for k, v in requests.items()),
+        Figure("requests per month", total, "", "model"),
+        Figure("price per million requests", price, "USD", SQS_LIMITS),
+        Figure("free requests per month", FREE_REQUESTS_PER_MONTH, "", SQS_LIMITS),
+        Figure("monthly cost", usd, "USD", "model"),
+    ]
+
+    # -- AWS limits the plan comes near --
+    in_flight_limit = MAX_IN_FLIGHT_FIFO if w.fifo else MAX_IN_FLIGHT_STANDARD
+    for what, value, limit in (
+        ("messages in flight", in_flight, in_flight_limit),
+        ("message size (bytes)", w.message_bytes, MAX_MESSAGE_BYTES),
+        ("batch payload (bytes)", w.message_bytes * b, MAX_MESSAGE_BYTES),
+    ):
+        if value > NEAR_LIMIT_FRACTION * limit:
+            warnings.append(
+                f"{what}: {value:,.0f} is {value / limit:.0%} of SQS's limit of {limit:,} [{SQS_LIMITS}]"
+                + (
+                    " — over it, receives fail (standard: OverLimit) or come back empty (FIFO)"
+                    if value > limit
+                    else ""
+                )
+            )
+    figures.append(Figure("in flight / limit", in_flight / in_flight_limit, "", "model"))
+    return Plan(
+        workload=w,
+        consumers=consumers,
+        per_consumer_rate=per_consumer,
+        capacity=capacity,
+        visibility_timeout_seconds=vt,
+        max_receive_count=max_receive,
+        requests_per_month=total,
+        usd_per_month=usd,
+        figures=figures,
+        warnings=warnings,
+        advice=advice,
+    )
+
+
+def monthly_requests(w: Workload, consumers: int, capacity: float, latency: float) -> dict[str, float]:
+    """Requests a month by kind, each counted per 64 KB chunk of its payload.
+
+    A receive returns what is waiting when it is answered, so at utilization ρ a batch is about ρ × batch
+    full (at least one message); idle consumers' long polls that end empty are billed too."""
+    messages = w.rate * SECONDS_PER_MONTH
+    rho = w.rate / capacity if capacity else 1.0
+    fill = min(w.batch_size, max(1.0, rho * w.batch_size))
+    sends = messages / w.batch_size * billed_chunks(w.batch_size * w.message_bytes)
+    attempts = 1.0 / (1.0 - w.failure_rate)  # each failure is received again
+    receives = messages * attempts / fill * billed_chunks(fill * w.message_bytes)
+    deletes = messages / fill
+    empty = empty_receives_per_second(consumers, rho, w.rate, w.wait_time_seconds) * SECONDS_PER_MONTH
+    return {"sends": sends, "receives": receives, "deletes": deletes, "empty receives": empty}
+
+
+def sweep(workload: Workload, rates: Sequence[float], *, peak_factor: float = 1.0) -> Any:
+    """Plans for several steady rates (peak = rate × ``peak_factor``) as a pandas DataFrame, for plots."""
+    import pandas as pd
+
+    rows = []
+    for rate in rates:
+        p = plan(replace(workload, rate=rate, peak_rate=rate * peak_factor))
+        rows.append(
+            {
+                "rate": rate,
+                "consumers": p.consumers,
+                "capacity": p.capacity,
+                "requests_per_month": p.requests_per_month,
+                "usd_per_month": p.usd_per_month,
+                "visibility_timeout_s": p.visibility_timeout_seconds,
+                "max_receive_count": p.max_receive_count,
+                "warnings": len(p.warnings),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+# ==================================================================================================
+# What a planned load run costs on AWS (the cost guard of `labsqs bench`), and what AWS caps it at
+# ==================================================================================================
+@dataclass(frozen=True)
+class CostEstimate:
+    """Requests a run will make (upper estimate) and their price on real AWS."""
+
+    standard_requests: int
+    fifo_requests: int
+
+    @property
+    def requests(self) -> int:
+        return self.standard_requests + self.fifo_requests
+
+    @property
+    def usd(self) -> float:
+        return (
+            self.standard_requests * STANDARD_USD_PER_MILLION_REQUESTS
+            + self.fifo_requests * FIFO_USD_PER_MILLION_REQUESTS
+        ) / 1e6
+
+    def render(self) -> str:
+        return (
+            f"this run makes about {self.requests:,} SQS requests "
+            f"({self.standard_requests:,} standard at ${STANDARD_USD_PER_MILLION_REQUESTS:.2f}/M, "
+            f"{self.fifo_requests:,} FIFO at ${FIFO_USD_PER_MILLION_REQUESTS:.2f}/M, every 64 KB chunk "
+            f"billed as one request): about ${self.usd:.4f} on AWS — {AWS_PRICING_HINT}"
+        )
+
+
+def estimate_requests(config: LoadConfig) -> int:
+    """An upper estimate of the requests one configuration makes (chunks of 64 KB counted)."""
+    chunks = billed_chunks(config.batch_size * MESSAGE_BODY_BYTES_ESTIMATE)
+    batches = math.ceil(config.messages / config.batch_size)
+    redeliveries = 1 + config.max_receive_count * config.crash_probability
+    sends = batches * chunks
+    receives = math.ceil(batches * redeliveries) * chunks
+    deletes = batches
+    idle_polls = config.consumers * config.duration_seconds / max(config.wait_time_seconds, 1)
+    admin = 12 + 2 * config.duration_seconds  # create/attributes/delete of queue + DLQ, drain checks
+    return int(sends + receives + deletes + idle_polls + admin)
+
+
+def estimate_cost(configs: Sequence[LoadConfig]) -> CostEstimate:
+    standard = sum(estimate_requests(c) for c in configs if not c.fifo)
+    fifo = sum(estimate_requests(c) for c in configs if c.fifo)
+    return CostEstimate(standard, fifo)
+
+
+def aws_cap_messages_per_second(config: LoadConfig) -> float | None:
+    """What real AWS would cap this configuration's sends at (msg/s), or None for "no practical cap"."""
+    if not config.fifo:
+        return None
+    return float(FIFO_TPS_PER_ACTION * config.batch_size)
+
+
+def aws_cap_text(config: LoadConfig) -> str:
+    if not config.fifo:
+        return "no per-action cap (standard: nearly unlimited)"
+    return (
+        f"{FIFO_TPS_PER_ACTION * config.batch_size:,} msg/s "
+        f"({FIFO_TPS_PER_ACTION} TPS per action × batch {config.batch_size}; more with high-throughput FIFO)"
+    )
+
+
+# ==================================================================================================
+# The planner checked against a measured load run (`labsqs bench`)
+# ==================================================================================================
+@dataclass(frozen=True)
+class RunInputs:
+    """What one load run measured that the model takes as *inputs* (never its results): when each message
+    was sent (the offered load as it happened), the request latencies and handler times the consumers saw,
+    and how many messages the run processed (the sample its latency percentiles are taken over)."""
+
+    queue_type: str
+    groups: int
+    consumers: int
+    batch_size: int
+    send_times: tuple[float, ...]  # seconds, ascending
+    messages: int  # processed within the run's bounds
+    receive_seconds: float  # mean duration of receives that returned messages
+    delete_seconds: float  # mean duration of a delete request
+    handler_seconds: float  # mean measured handler time per message
+    handler_median_seconds: float
+
+    @property
+    def sent_per_s(self) -> float:
+        t = self.send_times
+        return (len(t) - 1) / (t[-1] - t[0]) if len(t) > 1 and t[-1] > t[0] else math.inf
+
+
+@dataclass(frozen=True)
+class RunPrediction:
+    processed_per_s: float
+    e2e_p50_seconds: float
+    lanes: int
+    cycle_seconds: float
+    notes: tuple[str, ...]
+
+
+def departures(arrivals: Sequence[float], slots: int, cycle: float, alone: float) -> list[float]:
+    """When each message (in arrival order) is deleted: Lindley's recursion for ``slots`` parallel places
+    (lanes × batch), each finishing a message per ``cycle``. A message that finds a free place is done
+    ``alone`` seconds after it arrives; otherwise it waits for the place ``slots`` messages ahead of it —
+    the backlog ahead of it divided by the rate (Little's law), step by step."""
+    done: list[float] = []
+    for k, arrival in enumerate(arrivals):
+        ready = done[k - slots] + cycle if k >= slots else -math.inf
+        done.append(max(arrival + alone, ready))
+    return done
+
+
+def predict_load_run(run: RunInputs) -> RunPrediction:
+    """Predict a load run's processed msg/s and median end-to-end latency from its measured inputs.
+
+    Throughput: ``lanes × batch / cycle`` (lanes = consumers, or message groups on FIFO), capped by the
+    offered rate. With more FIFO consumers than groups, a group is handed to a long poll that already waits
+    at the server, so that lane's cycle has no receive round trip. Latency (send → deleted): each message in
+    send order leaves when a place frees up (:func:`departures`); the median is taken over the messages the
+    run processed, as Locust's is.
+    """
+    b = run.batch_size
+    lanes = parallel_lanes(run.queue_type, run.consumers, run.groups)
+    waiting_poll = run.queue_type == "fifo" and run.consumers > lanes
+    receive = 0.0 if waiting_poll else run.receive_seconds
+    cycle = consumer_cycle_seconds(b, run.handler_seconds, receive, run.delete_seconds)
+    capacity = lanes * b / cycle if cycle > 0 else math.inf
+    notes: list[str] = []
+    if waiting_poll:
+        notes.append(
+            f"FIFO: {run.consumers} consumers share {lanes} group lane(s); the next poll already waits, "
+            "so a lane's cycle has no receive round trip"
+        )
+    offered = run.sent_per_s
+    if abs(offered / capacity - 1) < NEAR_CAPACITY_FRACTION:
+        notes.append(
+            f"offered {offered:.0f} msg/s is within {NEAR_CAPACITY_FRACTION:.0%} of capacity {capacity:.0f}: "
+            "whether a backlog builds (and so the median latency) hinges on noise the model cannot see"
+        )
+    elif offered < capacity:
+        notes.append("offered rate below capacity: consumers keep up, latency = handling, not backlog")
+    alone = run.receive_seconds + run.handler_median_seconds + run.delete_seconds
+    arrivals = run.send_times[: max(run.messages, 1)]
+    waits = [d - a for d, a in zip(departures(arrivals, lanes * b, cycle, alone), arrivals, strict=True)]
+    e2e = statistics.median(waits) if waits else math.nan
+    return RunPrediction(min(capacity, offered), e2e, lanes, cycle, tuple(notes))
