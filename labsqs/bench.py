@@ -53,14 +53,25 @@ from typing import TYPE_CHECKING, Any
 
 from labsqs.errors import AwsCostsNotAcknowledged, InvalidLoadOption, LabSqsError, LoadRunFailed
 
-# SQS figures, the handler-time distribution and the cost model belong to labsqs.plan
-from labsqs.plan import (  # re-exported: loadtest, the lessons and the tests import them from here
+# SQS figures, the handler-time distribution and the cost model belong to labsqs.plan; re-exported here
+# because loadtest, the lessons and the tests import them from bench
+from labsqs.plan import (  # noqa: F401 — re-exports
+    AWS_PRICING_HINT,
+    BILLING_CHUNK_BYTES,
+    FIFO_TPS_PER_ACTION,
+    FIFO_USD_PER_MILLION_REQUESTS,
     MAX_BATCH_ENTRIES,
+    MAX_HANDLER_SECONDS,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     MAX_WAIT_TIME_SECONDS,
+    MESSAGE_BODY_BYTES_ESTIMATE,
+    STANDARD_USD_PER_MILLION_REQUESTS,
+    CostEstimate,
+    HandlerTime,
     aws_cap_messages_per_second,
     aws_cap_text,
     estimate_cost,
+    estimate_requests,
     parse_handler_time,
 )
 
