@@ -729,6 +729,19 @@ def analyse(config: LoadConfig, events: pd.DataFrame, stats: pd.DataFrame, accou
 PLANNER_TOLERANCE = 0.25  # the goal: predicted/measured within ±25 % on every throughput configuration
 
 
+def _group_of(msg_id: Any, groups: int) -> int:
+    """The FIFO group a load-test message went to (the producer's sequence number modulo the groups)."""
+    try:
+        return int(str(msg_id).rsplit("-", 1)[1]) % groups
+    except (IndexError, ValueError):
+        return 0
+
+
+def _mean_or_zero(values: pd.Series) -> float:
+    mean = float(values.mean()) if len(values) else math.nan
+    return 0.0 if math.isnan(mean) else mean
+
+
 def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
     """The planner's prediction for this run beside the measurement, from the run's own inputs.
 
@@ -752,24 +765,37 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         return empty
     # a receive that started before its messages were sent waited for the producer, not for SQS: only the
     # time after the last of its messages was sent counts as the request's latency
-    sent_at = events[events.event == "sent"].drop_duplicates("msg_id").set_index("msg_id").t
+    sent = events[events.event == "sent"]
+    sent_at = sent.drop_duplicates("msg_id").set_index("msg_id").t
+    in_order = sent.drop_duplicates("msg_id").sort_values("t", kind="stable")
     received = received.assign(since_sent=received.t - received.msg_id.map(sent_at))
     receives = received.groupby(["pid", "t"]).agg(
         n=("msg_id", "size"), seconds=("seconds", "first"), since_sent=("since_sent", "min")
     )
     latency = receives[["seconds", "since_sent"]].min(axis=1).clip(lower=0)
+    # the same figures while the producer was still sending: client and engine share the cores, so
+    # consumers run slower then (the model's early cycle)
+    last_send = sent.t.max()
+    early_receives = latency[latency.index.get_level_values("t") <= last_send]
+    early_deletes = deleted[deleted.t <= last_send].groupby(["pid", "t"]).seconds.first()
+    early_handled = handled[handled.t <= last_send].seconds
     deletes = deleted.groupby(["pid", "t"]).seconds.first()
     inputs = RunInputs(
         queue_type=config.queue_type,
         groups=config.groups,
         consumers=config.consumers,
         batch_size=config.batch_size,
-        send_times=tuple(float(t) for t in events.loc[events.event == "sent", "t"].sort_values()),
+        send_times=tuple(float(t) for t in in_order.t),
+        groups_of=tuple(_group_of(m, config.groups) for m in in_order.msg_id) if config.fifo else (),
         messages=int(row["processed"]),
         receive_seconds=float(latency.mean()),
         delete_seconds=float(deletes.mean()),
         handler_seconds=float(handled.seconds.mean()),
-        handler_median_seconds=float(handled.seconds.median()),
+        handler_samples=tuple(float(x) for x in handled.seconds.dropna()),
+        send_seconds=_mean_or_zero(sent.groupby(["pid", "t"]).seconds.first()),
+        sending_receive_seconds=float(early_receives.mean()) if len(early_receives) else None,
+        sending_delete_seconds=float(early_deletes.mean()) if len(early_deletes) else None,
+        sending_handler_seconds=float(early_handled.mean()) if len(early_handled) else None,
     )
     prediction = predict_load_run(inputs)
     notes = list(prediction.notes)
@@ -789,6 +815,7 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         "model_receive_ms": round(inputs.receive_seconds * 1000, 2),
         "model_delete_ms": round(inputs.delete_seconds * 1000, 2),
         "model_handler_ms": round(inputs.handler_seconds * 1000, 2),
+        "model_send_ms": round(inputs.send_seconds * 1000, 2),
         "model_lanes": prediction.lanes,
         "model_processed_per_s": round(prediction.processed_per_s, 1),
         "model_e2e_p50_ms": round(predicted_p50_ms, 1),
@@ -1009,17 +1036,21 @@ def render_planner_check(frame: pd.DataFrame) -> list[str]:
     lines = [
         "## The planner's prediction beside the measurement",
         "",
-        "`labsqs.plan` predicts each run from that run's own inputs (offered send rate, mean receive and "
-        "delete latency, measured handler time, processed count): processed msg/s = lanes × batch / "
-        "(receive + batch × handler + delete), lanes = consumers (FIFO: at most one per group); e2e p50 = "
-        "the backlog ahead of the median message (Little's law) + one cycle. Ratios are predicted / "
-        "measured; a note names the model assumption a run broke.",
+        "`labsqs.plan` predicts each run from that run's own inputs (when each message was sent, mean send, "
+        "receive and delete latency, measured handler time, processed count): processed msg/s = lanes × "
+        "batch / (receive + batch × handler + delete), lanes = consumers (FIFO: at most one per group); "
+        "e2e p50 = the send + the backlog ahead of the median message (Little's law, step by step) + its "
+        "handling. Ratios are predicted / measured; a note names the model assumption a run broke.",
         "",
     ]
     for scenario, sub in frame.groupby("scenario", sort=False):
         lines.append(f"- {scenario}: processed msg/s {_ratio_range(sub, 'ratio_processed')}")
         lines.append(f"- {scenario}: e2e p50 {_ratio_range(sub, 'ratio_e2e_p50')}")
-    return [*lines, "", _md_table(frame, PLANNER_TABLE), ""]
+    table = frame.assign(
+        ratio_processed=frame.ratio_processed.map("{:.2f}".format),
+        ratio_e2e_p50=frame.ratio_e2e_p50.map("{:.2f}".format),
+    )
+    return [*lines, "", _md_table(table, PLANNER_TABLE), ""]
 
 
 def render_summary(

@@ -48,6 +48,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from labsqs.bench import (
     MAX_GROUPS,
     MAX_MESSAGES_PER_RUN,
+    MAX_RUN_SECONDS,
     MAX_USERS,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     MAX_WAIT_TIME_SECONDS,
@@ -184,6 +186,12 @@ def add_options(parser: Any, *, scenario: str, **overrides: Any) -> None:
         help="run for the full -t even when producers are done and the queue is empty",
     )
     add("--lab-out", default="", help="path prefix of the lab's per-process event log and counters")
+    add(
+        "--i-understand-aws-costs",
+        action="store_true",
+        help="against real AWS the master (or single process) prints the run's planned requests and cost "
+        "and starts only with this flag",
+    )
 
 
 # --- per-process state ---------------------------------------------------------------------------
@@ -337,12 +345,62 @@ def on_init(environment: Environment, **_: Any) -> None:
                 cls.fixed_count = o.producers
             if issubclass(cls, ConsumerUser) and o.consumers:
                 cls.fixed_count = o.consumers
+    if o is not None and not isinstance(environment.runner, WorkerRunner) and run.endpoint is None:
+        guard_aws_costs(environment)
     if isinstance(environment.runner, MasterRunner):
 
         def on_counters(environment: Environment, msg: Any, **_: Any) -> None:
             run.worker_counters[str(msg.node_id)] = dict(msg.data)
 
         environment.runner.register_message(COUNTERS_MESSAGE, on_counters)
+
+
+def planned_config(environment: Environment) -> LoadConfig:
+    """The :class:`LoadConfig` this Locust command line plans: users by --producers/--consumers or by class
+    weight over -u, messages = --max-messages per producer, duration = -t (else the lab's longest run)."""
+    o: Any = environment.parsed_options
+    users = int(getattr(o, "num_users", None) or 1)
+    weights = {"producers": 0, "consumers": 0}
+    for cls in environment.user_classes:
+        if issubclass(cls, ProducerUser):
+            weights["producers"] += cls.weight
+        elif issubclass(cls, ConsumerUser):
+            weights["consumers"] += cls.weight
+    total = sum(weights.values()) or 1
+    producers = o.producers or max(1, round(users * weights["producers"] / total))
+    consumers = o.consumers or max(0, users - producers)
+    return LoadConfig(
+        "throughput",
+        queue_type=o.queue_type,
+        groups=o.groups,
+        producers=producers,
+        consumers=consumers,
+        batch_size=o.batch_size,
+        visibility_timeout_seconds=o.visibility_timeout,
+        handler_time=o.handler_time,
+        crash_probability=o.crash_probability,
+        max_receive_count=o.max_receive_count,
+        messages=o.max_messages * producers,
+        wait_time_seconds=o.wait_time,
+        duration_seconds=int(getattr(o, "run_time", None) or MAX_RUN_SECONDS),
+    )
+
+
+def guard_aws_costs(environment: Environment) -> None:
+    """Against real AWS: print the planned run's requests and cost (labsqs.plan); exit 2 unless the user
+    passed --i-understand-aws-costs. Runs on the master or the single process, before any request."""
+    from labsqs.plan import estimate_cost
+
+    estimate = estimate_cost([planned_config(environment)])
+    print(f"labsqs: {estimate.render()}", flush=True)
+    if not getattr(environment.parsed_options, "i_understand_aws_costs", False):
+        print(
+            "labsqs: this Locust run sends real, billed requests to AWS — re-run with "
+            "--i-understand-aws-costs once the estimate above is acceptable",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(2)
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:
@@ -473,6 +531,7 @@ class ProducerUser(SqsUser):
         now = time.time()
         messages = [self.message(i, now) for i in range(n)]
         self.attempted += n
+        started = time.perf_counter()
         if self.batch_size == 1:
             msg_id, entry = messages[0]
             entry.pop("Id")
@@ -488,9 +547,9 @@ class ProducerUser(SqsUser):
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             sent_ids = [msg_id for msg_id, entry in messages if entry["Id"] in done]
-        now = time.time()
+        now, took = time.time(), time.perf_counter() - started
         for msg_id in sent_ids:
-            self.lab.record("sent", msg_id, t=now)
+            self.lab.record("sent", msg_id, t=now, seconds=took)
         self.lab.counters["send_failed"] += n - len(sent_ids)
 
 

@@ -770,7 +770,13 @@ class RunInputs:
     receive_seconds: float  # mean duration of receives that returned messages
     delete_seconds: float  # mean duration of a delete request
     handler_seconds: float  # mean measured handler time per message
-    handler_median_seconds: float
+    handler_samples: tuple[float, ...] = ()  # measured handler times, in the order they happened
+    groups_of: tuple[int, ...] = ()  # FIFO: each sent message's group, aligned with send_times
+    send_seconds: float = 0.0  # mean send request: the latency clock starts before it, arrival after it
+    # the same three while the producer was still sending (client and engine share the cores), if known
+    sending_receive_seconds: float | None = None
+    sending_delete_seconds: float | None = None
+    sending_handler_seconds: float | None = None
 
     @property
     def sent_per_s(self) -> float:
@@ -787,15 +793,89 @@ class RunPrediction:
     notes: tuple[str, ...]
 
 
-def departures(arrivals: Sequence[float], slots: int, cycle: float, alone: float) -> list[float]:
-    """When each message (in arrival order) is deleted: Lindley's recursion for ``slots`` parallel places
-    (lanes × batch), each finishing a message per ``cycle``. A message that finds a free place is done
-    ``alone`` seconds after it arrives; otherwise it waits for the place ``slots`` messages ahead of it —
-    the backlog ahead of it divided by the rate (Little's law), step by step."""
-    done: list[float] = []
-    for k, arrival in enumerate(arrivals):
-        ready = done[k - slots] + cycle if k >= slots else -math.inf
-        done.append(max(arrival + alone, ready))
+@dataclass(frozen=True)
+class Cycle:
+    """One consumer's request latencies and handler time (seconds)."""
+
+    receive: float
+    handler: float
+    delete: float
+
+
+def departures(
+    arrivals: Sequence[float],
+    lanes: int,
+    batch: int,
+    cycle: Cycle,
+    *,
+    early: Cycle | None = None,
+    early_until: float = -math.inf,
+    handler_samples: Sequence[float] = (),
+    groups_of: Sequence[int] = (),
+) -> list[float]:
+    """When each message (in arrival order) is deleted, by playing the consumers' loop forward.
+
+    ``lanes`` consumers poll; a free one takes the waiting messages up to ``batch`` (a long poll on an
+    empty queue returns when the next message arrives), is answered ``receive`` seconds later, handles
+    them one after another and deletes them together. Messages that arrive faster than the lanes turn over
+    wait behind the backlog ahead of them — Little's law, step by step.
+
+    FIFO (``groups_of`` gives each message's group): a receive takes as many messages of one group as it
+    can, then of the next (oldest first), and a group is locked from its receive until its delete; a poll
+    that waited for a group to unlock is already at the server, so it costs no receive round trip. Polls
+    started before ``early_until`` use the ``early`` cycle (consumers slowed while the producer still
+    sends). With ``handler_samples`` message *k* takes the *k*-th sample (cycling) instead of the mean."""
+    import heapq
+    from collections import deque
+
+    n = len(arrivals)
+    fifo = bool(groups_of)
+    keys = list(groups_of) if fifo else [0] * n
+    pending: dict[int, deque[int]] = {}
+    for k in range(n):
+        pending.setdefault(keys[k], deque()).append(k)
+    unlock: dict[int, float] = {}
+    done = [math.nan] * n
+    free = [arrivals[0] if n else 0.0] * max(lanes, 1)
+    heapq.heapify(free)
+    left = n
+    while left:
+        lane_free = heapq.heappop(free)
+        avail, group = min(
+            (max(arrivals[q[0]], unlock.get(g, -math.inf)), g) for g, q in pending.items() if q
+        )
+        start = max(lane_free, avail)
+        c = early if early is not None and start < early_until else cycle
+        handed_over = (
+            fifo and start > lane_free and unlock.get(group, -math.inf) > arrivals[pending[group][0]]
+        )
+        receive = 0.0 if handed_over else c.receive
+        looks = start + receive / 2  # the server looks at the queue half-way through the round trip
+        heads = sorted(
+            (arrivals[q[0]], g)
+            for g, q in pending.items()
+            if q and arrivals[q[0]] <= looks and unlock.get(g, -math.inf) <= looks
+        )
+        taken: list[int] = []
+        for _, g in heads:
+            q = pending[g]
+            while q and len(taken) < batch and arrivals[q[0]] <= looks:
+                taken.append(q.popleft())
+            if len(taken) >= batch:
+                break
+        if handler_samples:
+            m = len(handler_samples)
+            scale = c.handler / cycle.handler if cycle.handler else 1.0
+            work = sum(handler_samples[k % m] for k in taken) * scale
+        else:
+            work = len(taken) * c.handler
+        end = start + receive + work + c.delete
+        for k in taken:
+            done[k] = end
+            if fifo:
+                unlock[keys[k]] = end
+        left -= len(taken)
+        heapq.heappush(free, end)
     return done
 
 
@@ -804,9 +884,11 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
 
     Throughput: ``lanes × batch / cycle`` (lanes = consumers, or message groups on FIFO), capped by the
     offered rate. With more FIFO consumers than groups, a group is handed to a long poll that already waits
-    at the server, so that lane's cycle has no receive round trip. Latency (send → deleted): each message in
-    send order leaves when a place frees up (:func:`departures`); the median is taken over the messages the
-    run processed, as Locust's is.
+    at the server, so that lane's cycle has no receive round trip; the cycle uses the run's mean latencies,
+    which weigh each phase of the run by its requests. Latency (send → deleted): the send request, then each
+    message in send order leaves when a place frees up (:func:`departures`), with the slower cycle measured
+    while the producer still sent where it is known; the median is over the messages the run processed, as
+    Locust's is.
     """
     b = run.batch_size
     lanes = parallel_lanes(run.queue_type, run.consumers, run.groups)
@@ -828,9 +910,28 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
         )
     elif offered < capacity:
         notes.append("offered rate below capacity: consumers keep up, latency = handling, not backlog")
-    alone = run.receive_seconds + run.handler_median_seconds + run.delete_seconds
-    arrivals = run.send_times[: max(run.messages, 1)]
-    waits = [d - a for d, a in zip(departures(arrivals, lanes * b, cycle, alone), arrivals, strict=True)]
+    early = None
+    if run.sending_receive_seconds is not None:
+        early = Cycle(
+            0.0 if waiting_poll else run.sending_receive_seconds,
+            run.sending_handler_seconds if run.sending_handler_seconds is not None else run.handler_seconds,
+            run.sending_delete_seconds if run.sending_delete_seconds is not None else run.delete_seconds,
+        )
+    arrivals = run.send_times
+    steady = Cycle(receive, run.handler_seconds, run.delete_seconds)
+    leave = departures(
+        arrivals,
+        run.consumers,
+        b,
+        steady,
+        early=early,
+        early_until=run.send_times[-1],
+        handler_samples=run.handler_samples,
+        groups_of=run.groups_of if run.queue_type == "fifo" else (),
+    )
+    # Locust's percentiles cover the messages the run processed: the first ones to leave
+    order = sorted(range(len(leave)), key=leave.__getitem__)[: max(run.messages, 1)]
+    waits = [run.send_seconds + leave[k] - arrivals[k] for k in order]
     e2e = statistics.median(waits) if waits else math.nan
     return RunPrediction(min(capacity, offered), e2e, lanes, cycle, tuple(notes))
 

@@ -207,6 +207,27 @@ def test_aws_engine_refuses_without_the_flag_and_prints_the_estimate_first(monke
     assert "locust" not in sys.modules  # the CLI never imports Locust (gevent patching)
 
 
+def test_plain_locust_master_against_aws_prints_the_planned_cost_and_refuses_without_the_flag(tmp_path):
+    # GIVEN a distributed-mode master pointed at real AWS (the lab client's opt-in), without the cost flag
+    env = {k: v for k, v in os.environ.items() if k not in ("LABSQS_ENDPOINT", "AWS_ENDPOINT_URL")}
+    env.update(
+        LABSQS_ENGINE="aws", LABSQS_ALLOW_AWS="1", AWS_ACCESS_KEY_ID="none", AWS_SECRET_ACCESS_KEY="none"
+    )
+    cmd = [
+        str(LOCUST), "-f", str(REPO / "loadtests" / "throughput.py"), "--master", "--headless", "-u", "20",
+        "-r", "10", "-t", "60s", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", str(_free_port_near_engine() or 5557), "--queue-type", "fifo",
+        "--groups", "100",
+    ]  # fmt: skip
+    # WHEN it starts
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    # THEN it printed the planned run's requests and cost first, then refused (exit 2) before any request
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert re.search(r"about [\d,]+ SQS requests .* FIFO at \$0\.50/M", proc.stdout)
+    assert "--i-understand-aws-costs" in proc.stderr and "Traceback" not in proc.stderr
+    assert "created queue" not in proc.stdout + proc.stderr
+
+
 def test_cost_estimate_prices_fifo_above_standard():
     # GIVEN the same configuration on a standard and on a FIFO queue
     standard = bench.LoadConfig("throughput", messages=10_000, batch_size=10)

@@ -161,8 +161,19 @@ def test_rates_parse_per_unit(text, per_s):
 def test_laws_behave_at_their_edges():
     assert plan.erlang_c(1, 0.5) == pytest.approx(0.5)  # M/M/1: P(wait) = ρ
     assert plan.queue_wait_seconds(10, 1, 0.2, 1.0) == math.inf  # overloaded
-    assert plan.departures([0, 0, 0], slots=1, cycle=1.0, alone=1.0) == [1.0, 2.0, 3.0]
-    assert plan.departures([0, 5], slots=1, cycle=1.0, alone=0.5) == [0.5, 5.5]
+    one = plan.Cycle(receive=0.1, handler=0.8, delete=0.1)
+    # one consumer, batch 1, three messages at once: one per second, each waiting for the one before
+    assert plan.departures([0, 0, 0], 1, 1, one) == pytest.approx([1.0, 2.0, 3.0])
+    # a message that arrives to an idle consumer leaves one cycle after it arrives
+    assert plan.departures([0, 5], 1, 1, one) == pytest.approx([1.0, 6.0])
+    # batch 10 takes all three together
+    assert plan.departures([0, 0, 0], 1, 10, one) == pytest.approx([2.6, 2.6, 2.6])
+    # FIFO: one group is locked while in flight, so two consumers still go one after the other...
+    assert plan.departures([0, 0], 2, 1, one, groups_of=[0, 0]) == pytest.approx([1.0, 1.9])
+    # ...and two groups go side by side
+    assert plan.departures([0, 0], 2, 1, one, groups_of=[0, 1]) == pytest.approx([1.0, 1.0])
+    # a batch takes one group's messages first: g0's two messages, not the next in send order
+    assert plan.departures([0, 0, 0], 1, 2, one, groups_of=[0, 1, 0]) == pytest.approx([1.8, 2.8, 1.8])
 
 
 def test_bench_prediction_follows_the_backlog_when_the_producer_outruns_the_consumers():
@@ -170,7 +181,7 @@ def test_bench_prediction_follows_the_backlog_when_the_producer_outruns_the_cons
     run = plan.RunInputs(
         queue_type="standard", groups=1, consumers=1, batch_size=10,
         send_times=tuple(i * 0.0005 for i in range(600)), messages=400,
-        receive_seconds=0.01, delete_seconds=0.01, handler_seconds=0.02, handler_median_seconds=0.02,
+        receive_seconds=0.01, delete_seconds=0.01, handler_seconds=0.02,
     )  # fmt: skip
     p = plan.predict_load_run(run)
     assert p.processed_per_s == pytest.approx(10 / 0.22)
