@@ -274,6 +274,7 @@ class Workload:
     peak_rate: float | None = None
     message_bytes: int = 1024
     batch_size: int = MAX_BATCH_ENTRIES
+    send_batch_size: int = 1  # messages per SendMessageBatch; 1 = each message sent on its own
     queue_type: str = "standard"
     groups: int = 1
     group_share: float | None = None
@@ -323,6 +324,11 @@ class Workload:
                 f"SQS takes 1..{MAX_MESSAGE_BYTES:,} bytes [{SQS_LIMITS}]; store big payloads in S3 and "
                 "send a pointer",
             ),
+            (
+                1 <= self.send_batch_size <= MAX_BATCH_ENTRIES,
+                f"send batch size {self.send_batch_size}",
+                f"SQS batches hold 1..{MAX_BATCH_ENTRIES} messages [{SQS_LIMITS}]",
+            ),
             (self.groups >= 1, f"{self.groups} message groups", "give at least one group"),
             (
                 self.group_share is None or 0 < self.group_share <= 1,
@@ -357,9 +363,10 @@ class Workload:
         for ok, what, hint in checks:
             if not ok:
                 raise InvalidPlanInput(f"cannot plan with {what}", hint=hint)
-        if self.batch_size * self.message_bytes > MAX_MESSAGE_BYTES:
+        biggest_batch = max(self.batch_size, self.send_batch_size)
+        if biggest_batch * self.message_bytes > MAX_MESSAGE_BYTES:
             raise InvalidPlanInput(
-                f"a batch of {self.batch_size} messages of {self.message_bytes:,} bytes exceeds the "
+                f"a batch of {biggest_batch} messages of {self.message_bytes:,} bytes exceeds the "
                 f"{MAX_MESSAGE_BYTES:,}-byte batch limit [{SQS_LIMITS}]",
                 hint=f"use a batch size of at most {MAX_MESSAGE_BYTES // self.message_bytes}",
             )
@@ -393,7 +400,7 @@ class Plan:
         kind = f"FIFO, {w.groups} group(s)" if w.fifo else "standard"
         lines = [
             f"plan for {w.rate:g} msg/s (peak {w.peak:g}), {w.message_bytes:,}-byte messages, handler "
-            f"{w.handler} s, batch {w.batch_size}, {kind}",
+            f"{w.handler} s, receive batch {w.batch_size}, send batch {w.send_batch_size}, {kind}",
             "",
             *(f.text() for f in self.figures),
         ]
@@ -522,23 +529,28 @@ def plan(workload: Workload) -> Plan:
 
     # -- FIFO throughput quota --
     if w.fifo:
-        sends_tps = w.peak / b
+        sends_tps = w.peak / w.send_batch_size
+        receives_tps = w.peak / batch_fill(b, rho_peak)  # receives (and deletes) that carry messages
+        busiest_tps = max(sends_tps, receives_tps)
         tps_limit = HIGH_THROUGHPUT_FIFO_TPS if w.high_throughput else FIFO_TPS_PER_ACTION
         figures.append(Figure("FIFO send requests at peak", sends_tps, "req/s", "model"))
+        figures.append(Figure("FIFO receive requests at peak", receives_tps, "req/s", "model"))
         figures.append(Figure("FIFO limit per action", tps_limit, "req/s", SQS_LIMITS))
-        if sends_tps > tps_limit:
+        if busiest_tps > tps_limit:
             if w.high_throughput:
                 warnings.append(
-                    f"{sends_tps:,.0f} send requests/s exceed even high-throughput FIFO's {tps_limit:,} TPS "
-                    "— spread the traffic over several queues"
+                    f"{busiest_tps:,.0f} requests/s of one action exceed even high-throughput FIFO's "
+                    f"{tps_limit:,} TPS — spread the traffic over several queues"
                 )
             else:
                 warnings.append(
-                    f"{sends_tps:,.0f} send requests/s exceed FIFO's {FIFO_TPS_PER_ACTION} TPS per action "
-                    f"({FIFO_MESSAGES_PER_SECOND_BATCHED:,} msg/s in batches of 10) [{SQS_LIMITS}]: "
+                    f"{busiest_tps:,.0f} requests/s of one action exceed FIFO's {FIFO_TPS_PER_ACTION} TPS "
+                    f"per action ({FIFO_MESSAGES_PER_SECOND_BATCHED:,} msg/s in batches of 10) "
+                    f"[{SQS_LIMITS}]: "
                     + (
-                        "raise the batch size, or "
-                        if b < MAX_BATCH_ENTRIES and w.peak <= FIFO_MESSAGES_PER_SECOND_BATCHED
+                        "send and receive in batches of 10, or "
+                        if min(b, w.send_batch_size) < MAX_BATCH_ENTRIES
+                        and w.peak <= FIFO_MESSAGES_PER_SECOND_BATCHED
                         else ""
                     )
                     + "turn on high-throughput mode (DeduplicationScope=messageGroup, "
@@ -547,7 +559,7 @@ def plan(workload: Workload) -> Plan:
         figures.append(
             Figure(
                 "needs high-throughput FIFO",
-                sends_tps > FIFO_TPS_PER_ACTION or lanes / cycle > FIFO_TPS_PER_ACTION,
+                busiest_tps > FIFO_TPS_PER_ACTION,
                 "",
                 "model",
             )
@@ -657,7 +669,7 @@ def monthly_requests(w: Workload, consumers: int, capacity: float, latency: floa
     messages = w.rate * SECONDS_PER_MONTH
     fill = batch_fill(w.batch_size, w.rate / capacity if capacity else 1.0)
     rho = w.rate / capacity if capacity else 1.0
-    sends = messages / w.batch_size * billed_chunks(w.batch_size * w.message_bytes)
+    sends = messages / w.send_batch_size * billed_chunks(w.send_batch_size * w.message_bytes)
     attempts = 1.0 / (1.0 - w.failure_rate)  # each failure is received again
     receives = messages * attempts / fill * billed_chunks(fill * w.message_bytes)
     deletes = messages / fill
@@ -1021,6 +1033,7 @@ def workload_from_args(args: argparse.Namespace, *, sqs: Any = None) -> Workload
         handler=args.handler_time,
         message_bytes=args.message_bytes,
         batch_size=args.batch_size,
+        send_batch_size=args.send_batch_size,
         queue_type=args.queue_type,
         groups=args.groups,
         group_share=share,
@@ -1069,6 +1082,9 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Cal
     )
     p.add_argument("--message-bytes", type=int, default=1024, help="message size in bytes (default 1024)")
     p.add_argument("--batch-size", type=int, default=MAX_BATCH_ENTRIES, help="messages per receive (1..10)")
+    p.add_argument(
+        "--send-batch-size", type=int, default=1, help="messages per send request (1..10; default 1)"
+    )
     p.add_argument("--queue-type", choices=QUEUE_TYPES, default="standard")
     p.add_argument("--groups", type=int, default=1, help="FIFO message groups")
     p.add_argument(

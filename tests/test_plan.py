@@ -49,8 +49,8 @@ def test_monthly_requests_count_batches_chunks_empty_receives_and_the_free_tier(
     fifo = plan.plan(replace(BASE, queue_type="fifo", groups=50))
     assert fifo.usd_per_month > busy.usd_per_month
     # AND a 100 KB message bills as two 64 KB chunks: single sends cost twice as many requests
-    small = plan.plan(replace(BASE, batch_size=1, message_bytes=1_000))
-    big = plan.plan(replace(BASE, batch_size=1, message_bytes=100_000))
+    small = plan.plan(replace(BASE, message_bytes=1_000))
+    big = plan.plan(replace(BASE, message_bytes=100_000))
     assert big.figure("requests/month: sends") == pytest.approx(2 * small.figure("requests/month: sends"))
 
 
@@ -99,7 +99,7 @@ def test_fifo_above_300_tps_needs_high_throughput_mode_or_batches():
     )
     p = plan.plan(w)
     assert p.figure("needs high-throughput FIFO") is True
-    assert any("300 TPS" in x and "raise the batch size" in x and "high-throughput" in x for x in p.warnings)
+    assert any("300 TPS" in x and "batches of 10, or" in x and "high-throughput" in x for x in p.warnings)
     # WHEN high-throughput mode is on THEN the 300 TPS warning is gone
     assert not any("300 TPS" in x for x in plan.plan(replace(w, high_throughput=True)).warnings)
 
