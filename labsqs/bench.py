@@ -729,6 +729,45 @@ def analyse(config: LoadConfig, events: pd.DataFrame, stats: pd.DataFrame, accou
 PLANNER_TOLERANCE = 0.25  # the goal: predicted/measured within ±25 % on every throughput configuration
 
 
+MODEL_WINDOW_SECONDS = 0.5
+
+
+def _cycle_windows(
+    receive_latency: pd.Series, deleted: pd.DataFrame, handled: pd.DataFrame
+) -> tuple[tuple[float, Any], ...]:
+    """Mean receive latency, handler time and delete latency per 0.5 s of the run (the model's windows);
+    a window without a sample of one of them takes the run's mean for it."""
+    import pandas as pd
+
+    from labsqs.plan import Cycle
+
+    deletes = deleted.groupby(["pid", "t"]).seconds.first()
+    series = {
+        "receive": pd.Series(
+            receive_latency.values, receive_latency.index.get_level_values("t"), dtype=float
+        ),
+        "delete": pd.Series(deletes.values, deletes.index.get_level_values("t"), dtype=float),
+        "handler": pd.Series(handled.seconds.values, handled.t.values, dtype=float),
+    }
+    series = {k: v.dropna() for k, v in series.items()}
+    if not all(len(v) for v in series.values()):
+        return ()
+    start = min(float(v.index.min()) for v in series.values())
+    means = {
+        k: v.groupby(((v.index - start) // MODEL_WINDOW_SECONDS).astype(int)).mean()
+        for k, v in series.items()
+    }
+    last = max(int(m.index.max()) for m in means.values())
+    overall = {k: float(v.mean()) for k, v in series.items()}
+    return tuple(
+        (
+            start + k * MODEL_WINDOW_SECONDS,
+            Cycle(*(float(means[name].get(k, overall[name])) for name in ("receive", "handler", "delete"))),
+        )
+        for k in range(last + 1)
+    )
+
+
 def _group_of(msg_id: Any, groups: int) -> int:
     """The FIFO group a load-test message went to (the producer's sequence number modulo the groups)."""
     try:
@@ -773,12 +812,9 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         n=("msg_id", "size"), seconds=("seconds", "first"), since_sent=("since_sent", "min")
     )
     latency = receives[["seconds", "since_sent"]].min(axis=1).clip(lower=0)
-    # the same figures while the producer was still sending: client and engine share the cores, so
-    # consumers run slower then (the model's early cycle)
-    last_send = sent.t.max()
-    early_receives = latency[latency.index.get_level_values("t") <= last_send]
-    early_deletes = deleted[deleted.t <= last_send].groupby(["pid", "t"]).seconds.first()
-    early_handled = handled[handled.t <= last_send].seconds
+    # the same figures window by window: client and engine share the cores, so requests slow down while
+    # the producer sends flat out, or while the machine is busy with something else
+    windows = _cycle_windows(latency, deleted, handled)
     deletes = deleted.groupby(["pid", "t"]).seconds.first()
     inputs = RunInputs(
         queue_type=config.queue_type,
@@ -793,9 +829,7 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         handler_seconds=float(handled.seconds.mean()),
         handler_samples=tuple(float(x) for x in handled.seconds.dropna()),
         send_seconds=_mean_or_zero(sent.groupby(["pid", "t"]).seconds.first()),
-        sending_receive_seconds=float(early_receives.mean()) if len(early_receives) else None,
-        sending_delete_seconds=float(early_deletes.mean()) if len(early_deletes) else None,
-        sending_handler_seconds=float(early_handled.mean()) if len(early_handled) else None,
+        windows=windows,
     )
     prediction = predict_load_run(inputs)
     notes = list(prediction.notes)

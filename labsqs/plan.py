@@ -508,7 +508,12 @@ def plan(workload: Workload) -> Plan:
             "",
             w.source("consumers", w.consumers is not None) if w.consumers else "model",
         ),
-        Figure("target utilization", w.utilization, "", w.source("utilization", "utilization" in w.sources)),
+        Figure(
+            "target utilization",
+            w.utilization,
+            "",
+            w.source("utilization", w.utilization != DEFAULT_UTILIZATION),
+        ),
         Figure("capacity", capacity, "msg/s", "model"),
         Figure("utilization steady / peak", f"{rho:.0%} / {rho_peak:.0%}", "", "model"),
     ]
@@ -605,7 +610,7 @@ def plan(workload: Workload) -> Plan:
             "failure rate per attempt",
             w.failure_rate,
             "",
-            w.source("failure_rate", "failure_rate" in w.sources),
+            w.source("failure_rate", w.failure_rate != DEFAULT_FAILURE_RATE),
         ),
         Figure("maxReceiveCount", max_receive, "", "model"),
     ]
@@ -768,6 +773,15 @@ def aws_cap_text(config: LoadConfig) -> str:
 # The planner checked against a measured load run (`labsqs bench`)
 # ==================================================================================================
 @dataclass(frozen=True)
+class Cycle:
+    """One consumer's request latencies and handler time (seconds)."""
+
+    receive: float
+    handler: float
+    delete: float
+
+
+@dataclass(frozen=True)
 class RunInputs:
     """What one load run measured that the model takes as *inputs* (never its results): when each message
     was sent (the offered load as it happened), the request latencies and handler times the consumers saw,
@@ -785,10 +799,9 @@ class RunInputs:
     handler_samples: tuple[float, ...] = ()  # measured handler times, in the order they happened
     groups_of: tuple[int, ...] = ()  # FIFO: each sent message's group, aligned with send_times
     send_seconds: float = 0.0  # mean send request: the latency clock starts before it, arrival after it
-    # the same three while the producer was still sending (client and engine share the cores), if known
-    sending_receive_seconds: float | None = None
-    sending_delete_seconds: float | None = None
-    sending_handler_seconds: float | None = None
+    # the cycle as measured window by window ((start, Cycle), ascending): client and engine share the cores,
+    # so requests slow down while the producer sends flat out or the machine is busy with something else
+    windows: tuple[tuple[float, Cycle], ...] = ()
 
     @property
     def sent_per_s(self) -> float:
@@ -805,23 +818,13 @@ class RunPrediction:
     notes: tuple[str, ...]
 
 
-@dataclass(frozen=True)
-class Cycle:
-    """One consumer's request latencies and handler time (seconds)."""
-
-    receive: float
-    handler: float
-    delete: float
-
-
 def departures(
     arrivals: Sequence[float],
     lanes: int,
     batch: int,
     cycle: Cycle,
     *,
-    early: Cycle | None = None,
-    early_until: float = -math.inf,
+    windows: Sequence[tuple[float, Cycle]] = (),
     handler_samples: Sequence[float] = (),
     groups_of: Sequence[int] = (),
 ) -> list[float]:
@@ -834,9 +837,10 @@ def departures(
 
     FIFO (``groups_of`` gives each message's group): a receive takes as many messages of one group as it
     can, then of the next (oldest first), and a group is locked from its receive until its delete; a poll
-    that waited for a group to unlock is already at the server, so it costs no receive round trip. Polls
-    started before ``early_until`` use the ``early`` cycle (consumers slowed while the producer still
-    sends). With ``handler_samples`` message *k* takes the *k*-th sample (cycling) instead of the mean."""
+    that waited for a group to unlock is already at the server, so it costs no receive round trip. A poll
+    uses the cycle of the ``windows`` entry it starts in (the latencies measured then), else ``cycle``. With
+    ``handler_samples`` message *k* takes the *k*-th sample (cycling) instead of the mean."""
+    import bisect
     import heapq
     from collections import deque
 
@@ -850,6 +854,7 @@ def departures(
     done = [math.nan] * n
     free = [arrivals[0] if n else 0.0] * max(lanes, 1)
     heapq.heapify(free)
+    starts = [t for t, _ in windows]
     left = n
     while left:
         lane_free = heapq.heappop(free)
@@ -857,7 +862,8 @@ def departures(
             (max(arrivals[q[0]], unlock.get(g, -math.inf)), g) for g, q in pending.items() if q
         )
         start = max(lane_free, avail)
-        c = early if early is not None and start < early_until else cycle
+        w = bisect.bisect_right(starts, start) - 1
+        c = windows[w][1] if w >= 0 else cycle
         handed_over = (
             fifo and start > lane_free and unlock.get(group, -math.inf) > arrivals[pending[group][0]]
         )
@@ -877,8 +883,7 @@ def departures(
                 break
         if handler_samples:
             m = len(handler_samples)
-            scale = c.handler / cycle.handler if cycle.handler else 1.0
-            work = sum(handler_samples[k % m] for k in taken) * scale
+            work = sum(handler_samples[k % m] for k in taken)  # measured in time order: stalls included
         else:
             work = len(taken) * c.handler
         end = start + receive + work + c.delete
@@ -898,8 +903,8 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
     offered rate. With more FIFO consumers than groups, a group is handed to a long poll that already waits
     at the server, so that lane's cycle has no receive round trip; the cycle uses the run's mean latencies,
     which weigh each phase of the run by its requests. Latency (send → deleted): the send request, then each
-    message in send order leaves when a place frees up (:func:`departures`), with the slower cycle measured
-    while the producer still sent where it is known; the median is over the messages the run processed, as
+    message in send order leaves when a place frees up (:func:`departures`), each poll with the latencies
+    measured in its part of the run; the median is over the messages the run processed, as
     Locust's is.
     """
     b = run.batch_size
@@ -922,13 +927,7 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
         )
     elif offered < capacity:
         notes.append("offered rate below capacity: consumers keep up, latency = handling, not backlog")
-    early = None
-    if run.sending_receive_seconds is not None:
-        early = Cycle(
-            0.0 if waiting_poll else run.sending_receive_seconds,
-            run.sending_handler_seconds if run.sending_handler_seconds is not None else run.handler_seconds,
-            run.sending_delete_seconds if run.sending_delete_seconds is not None else run.delete_seconds,
-        )
+    windows = tuple((t, replace(c, receive=0.0) if waiting_poll else c) for t, c in run.windows)
     arrivals = run.send_times
     steady = Cycle(receive, run.handler_seconds, run.delete_seconds)
     leave = departures(
@@ -936,8 +935,7 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
         run.consumers,
         b,
         steady,
-        early=early,
-        early_until=run.send_times[-1],
+        windows=windows,
         handler_samples=run.handler_samples,
         groups_of=run.groups_of if run.queue_type == "fifo" else (),
     )
