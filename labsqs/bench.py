@@ -26,9 +26,15 @@ user) — and ends with an accounting line, after in-flight messages had a bound
 
     sent 600 = processed 574 + in DLQ 2 + still queued 24 (+ in flight 0)  → balances
 
+Every configuration also gets the capacity planner's prediction (:mod:`labsqs.plan`) beside its
+measurement, computed from that run's own inputs (send times, request latencies and handler times from the
+lab's event log): the summary reports predicted/measured for processed msg/s and the median end-to-end
+latency, and names the model assumption a run broke where it is off. ``--workers N`` runs Locust's
+distributed mode (a master and N worker processes over loopback TCP) instead of one process.
+
 Against real AWS (``--engine aws``) nothing starts without ``--i-understand-aws-costs``, and the request
-count and its estimated price are printed first: SQS bills every request, empty receives included, per
-64 KB chunk.
+count and its estimated price (the planner's cost model) are printed first: SQS bills every request, empty
+receives included, per 64 KB chunk.
 
 This module never imports Locust (its gevent patching must not reach the CLI, pytest or a notebook); the
 load-spec helpers below (handler-time distributions, option checks) are shared with
@@ -1267,6 +1273,11 @@ def cmd_bench(args: argparse.Namespace) -> int:
         aws_costs_ok=args.i_understand_aws_costs,
     )
     print(f"report: {paths['summary']}")
+    frame = pd_frame(results)
+    if "ratio_processed" in frame.columns and frame.ratio_processed.notna().any():
+        for scenario, sub in frame.groupby("scenario", sort=False):
+            print(f"planner vs measured, {scenario}: processed msg/s {_ratio_range(sub, 'ratio_processed')}")
+            print(f"planner vs measured, {scenario}: e2e p50 {_ratio_range(sub, 'ratio_e2e_p50')}")
     for key in ("csv", "throughput_png", "latency_png", "visibility_png"):
         if key in paths:
             print(f"        {paths[key]}")
@@ -1275,6 +1286,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"accounting does not balance for: {', '.join(unbalanced)}", file=sys.stderr)
         return 1
     return 0
+
+
+def pd_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([r.row for r in results])
 
 
 def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Callable]) -> None:

@@ -679,7 +679,8 @@ def monthly_requests(w: Workload, consumers: int, capacity: float, latency: floa
     receives = messages * attempts / fill * billed_chunks(fill * w.message_bytes)
     deletes = messages / fill
     empty = empty_receives_per_second(consumers, rho, w.rate, w.wait_time_seconds) * SECONDS_PER_MONTH
-    return {"sends": sends, "receives": receives, "deletes": deletes, "empty receives": empty}
+    counts = {"sends": sends, "receives": receives, "deletes": deletes, "empty receives": empty}
+    return {k: float(round(v)) for k, v in counts.items()}
 
 
 def sweep(workload: Workload, rates: Sequence[float], *, peak_factor: float = 1.0) -> Any:
@@ -1021,7 +1022,13 @@ def workload_from_args(args: argparse.Namespace, *, sqs: Any = None) -> Workload
         share = 1.0 / sum(1.0 / k for k in range(1, args.groups + 1))  # busiest of Zipf(1) over the groups
         sources["groups"] = "you (zipf spread)"
     elif args.group_spread not in (None, "even"):
-        share = float(args.group_spread)
+        try:
+            share = float(args.group_spread)
+        except ValueError:
+            raise InvalidPlanInput(
+                f"--group-spread {args.group_spread!r}",
+                hint="write even, zipf, or the busiest group's share of the traffic (e.g. 0.3)",
+            ) from None
     for name in ("utilization", "failure_rate"):
         if getattr(args, name) is not None:
             sources[name] = "you"

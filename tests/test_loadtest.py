@@ -247,6 +247,7 @@ def test_cost_estimate_prices_fifo_above_standard():
     ("args", "message"),
     [
         (["--processes", "0"], "--processes must be between 1 and"),
+        (["--workers", "17"], "--workers must be between 0 and 16"),
         (["--scenario", "soak"], "invalid choice: 'soak'"),
     ],
 )
