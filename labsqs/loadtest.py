@@ -585,6 +585,7 @@ class ConsumerUser(SqsUser):
         self.crash_probability = float(self.options.crash_probability)
         self.held: list[Received] = []  # received, not yet deleted
         self.finished: list[Received] = []  # handled, not yet deleted
+        self.deleted_at: float | None = None  # perf_counter when this consumer's last delete returned
 
     @task
     def consume(self) -> None:
@@ -613,6 +614,11 @@ class ConsumerUser(SqsUser):
 
     def receive(self) -> list[Received]:
         started = time.perf_counter()
+        if self.deleted_at is not None:
+            # the consumer's turn-around: from its delete's return to this receive (bookkeeping, Locust's
+            # loop, and waiting for the CPU while other users run) — part of its cycle, in no request
+            self.lab.record("turnaround", "", seconds=started - self.deleted_at)
+            self.deleted_at = None
         response = self.call(
             "ReceiveMessage",
             self.sqs.receive_message,
@@ -672,6 +678,7 @@ class ConsumerUser(SqsUser):
                     context={},
                 )
         self.lab.counters["delete_failed"] += len(messages) - len(deleted)
+        self.deleted_at = time.perf_counter()
 
     def crash(self) -> None:
         """The consumer dies holding its batch: nothing is deleted or handed back."""

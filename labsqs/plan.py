@@ -794,7 +794,7 @@ class RunInputs:
     batch_size: int
     send_times: tuple[float, ...]  # seconds, ascending
     messages: int  # processed within the run's bounds
-    receive_seconds: float  # mean duration of receives that returned messages
+    receive_seconds: float  # mean receive that returned messages, + the consumer's turn-around before it
     delete_seconds: float  # mean duration of a delete request
     handler_seconds: float  # mean measured handler time per message
     handler_samples: tuple[float, ...] = ()  # measured handler times, in the order they happened
