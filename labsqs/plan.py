@@ -436,6 +436,31 @@ def recommended_max_receive_count(failure_rate: float, messages_per_month: float
     return max(MIN_MAX_RECEIVE_COUNT, min(n, 1000))
 
 
+@dataclass
+class _Draft:
+    """What a plan collects on its way: figures with their sources, warnings, advice."""
+
+    figures: list[Figure] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+    advice: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Sizing:
+    """How many consumers, and what they carry (the first step of a plan)."""
+
+    latency: float
+    cycle: float
+    per_consumer: float
+    needed: int
+    consumers: int
+    lanes: int
+    capacity: float
+
+    def utilization(self, rate: float) -> float:
+        return rate / self.capacity if self.capacity else math.inf
+
+
 def plan(workload: Workload) -> Plan:
     """Plan consumers, FIFO mode, visibility timeout, maxReceiveCount, monthly requests and cost.
 
@@ -444,24 +469,60 @@ def plan(workload: Workload) -> Plan:
     visibility timeout is below the handler's average batch time. Softer problems become ``warnings``.
     """
     w = workload.validate()
-    b, h = w.batch_size, w.handler
     latency = w.latency_seconds if w.latency_seconds is not None else TYPICAL_AWS_REQUEST_SECONDS
-    latency_src = w.source("latency", w.latency_seconds is not None)
-    figures: list[Figure] = [
+    draft = _Draft()
+    draft.figures += [
         Figure("steady rate", w.rate, "msg/s", w.source("rate")),
         Figure("peak rate", w.peak, "msg/s", w.source("peak", w.peak_rate is not None)),
         Figure(
             "handler time mean / p99",
-            f"{h.mean_seconds:g} / {h.quantile(0.99):.3g}",
+            f"{w.handler.mean_seconds:g} / {w.handler.quantile(0.99):.3g}",
             "s",
             w.source("handler"),
         ),
-        Figure("request latency", latency, "s", latency_src),
+        Figure("request latency", latency, "s", w.source("latency", w.latency_seconds is not None)),
     ]
-    warnings: list[str] = []
-    advice: list[str] = []
+    sizing = _size_consumers(w, latency, draft)
+    in_flight = _littles_law(w, sizing, draft)
+    if w.fifo:
+        _fifo_quota(w, sizing, draft)
+    vt, max_receive = _timeouts(w, latency, draft)
+    requests = monthly_requests(w, sizing.consumers, sizing.capacity, latency)
+    total = sum(requests.values())
+    usd = usd_for_requests(total, w.queue_type, free=FREE_REQUESTS_PER_MONTH)
+    draft.figures += [
+        Figure("seconds in a month", SECONDS_PER_MONTH, "s", "assumed"),
+        Figure("messages per month", w.rate * SECONDS_PER_MONTH, "", "model"),
+        *(Figure(f"requests/month: {k}", v, "", "model") for k, v in requests.items()),
+        Figure("requests per month", total, "", "model"),
+        Figure(
+            "price per million requests",
+            FIFO_USD_PER_MILLION_REQUESTS if w.fifo else STANDARD_USD_PER_MILLION_REQUESTS,
+            "USD",
+            SQS_LIMITS,
+        ),
+        Figure("free requests per month", FREE_REQUESTS_PER_MONTH, "", SQS_LIMITS),
+        Figure("monthly cost", usd, "USD", "model"),
+    ]
+    _near_limits(w, in_flight, draft)
+    return Plan(
+        workload=w,
+        consumers=sizing.consumers,
+        per_consumer_rate=sizing.per_consumer,
+        capacity=sizing.capacity,
+        visibility_timeout_seconds=vt,
+        max_receive_count=max_receive,
+        requests_per_month=total,
+        usd_per_month=usd,
+        figures=draft.figures,
+        warnings=draft.warnings,
+        advice=draft.advice,
+    )
 
-    # -- consumers --
+
+def _size_consumers(w: Workload, latency: float, draft: _Draft) -> Sizing:
+    """Consumers for the peak at the target utilization; FIFO: the busiest group within one consumer."""
+    b, h = w.batch_size, w.handler
     cycle = consumer_cycle_seconds(b, h.mean_seconds, latency, latency)
     per_consumer = consumer_rate(b, h.mean_seconds, latency, latency)
     needed = max(1, math.ceil(w.peak / (per_consumer * w.utilization)))
@@ -478,7 +539,7 @@ def plan(workload: Workload) -> Plan:
             )
     consumers = w.consumers if w.consumers is not None else needed
     if w.fifo and needed > w.groups:
-        warnings.append(
+        draft.warnings.append(
             f"{w.groups} message group(s) keep at most {w.groups} consumer(s) busy, but {needed} are needed "
             f"for {w.utilization:.0%} utilization at the peak — use at least {needed} groups"
         )
@@ -486,28 +547,23 @@ def plan(workload: Workload) -> Plan:
     lanes = parallel_lanes(w.queue_type, consumers, w.groups)
     capacity = lanes * per_consumer
     if w.consumers is not None and w.peak > capacity:
-        warnings.append(
+        draft.warnings.append(
             f"{consumers} consumer(s) process {capacity:,.1f} msg/s but the peak is {w.peak:,.1f}: "
             f"the backlog grows by {w.peak - capacity:,.1f} messages a second during the peak — use at "
             f"least {needed}"
         )
     if w.fifo and consumers > w.groups:
-        warnings.append(
+        draft.warnings.append(
             f"{consumers - w.groups} of {consumers} consumers only wait: FIFO delivers each of the "
             f"{w.groups} group(s) to one consumer at a time — add groups or drop consumers"
         )
-    rho = w.rate / capacity if capacity else math.inf
-    rho_peak = w.peak / capacity if capacity else math.inf
-    figures += [
+    sizing = Sizing(latency, cycle, per_consumer, needed, consumers, lanes, capacity)
+    rho, rho_peak = sizing.utilization(w.rate), sizing.utilization(w.peak)
+    draft.figures += [
         Figure("consumer cycle (receive+batch+delete)", cycle, "s", "model"),
         Figure("one consumer processes", per_consumer, "msg/s", "model"),
         Figure("consumers needed at peak", needed, "", "model"),
-        Figure(
-            "consumers planned",
-            consumers,
-            "",
-            w.source("consumers", w.consumers is not None) if w.consumers else "model",
-        ),
+        Figure("consumers planned", consumers, "", w.source("consumers") if w.consumers else "model"),
         Figure(
             "target utilization",
             w.utilization,
@@ -517,63 +573,67 @@ def plan(workload: Workload) -> Plan:
         Figure("capacity", capacity, "msg/s", "model"),
         Figure("utilization steady / peak", f"{rho:.0%} / {rho_peak:.0%}", "", "model"),
     ]
+    return sizing
 
-    # -- waiting, backlog and in flight (Little's law) --
+
+def _littles_law(w: Workload, sizing: Sizing, draft: _Draft) -> float:
+    """Wait, time in the system, backlog and messages in flight; returns the in-flight count at the peak."""
+    b, h, latency = w.batch_size, w.handler, sizing.latency
+    cycle = sizing.cycle
     cv2 = (b * h.sd_seconds**2) / (cycle**2) if cycle else 0.0
-    wait = queue_wait_seconds(w.rate, lanes, cycle / b, cv2) if w.rate else 0.0
-    fill = batch_fill(b, rho)  # a receive returns what waits: at low load, batches are small
+    wait = queue_wait_seconds(w.rate, sizing.lanes, cycle / b, cv2) if w.rate else 0.0
+    fill = batch_fill(
+        b, sizing.utilization(w.rate)
+    )  # a receive returns what waits: small batches at low load
     in_system = wait + consumer_cycle_seconds(fill, h.mean_seconds, latency, latency)
-    held = b * h.mean_seconds + latency  # a full batch: what the visibility timeout must cover
-    in_flight = w.peak * (batch_fill(b, rho_peak) * h.mean_seconds + latency)
-    figures += [
+    in_flight = w.peak * (batch_fill(b, sizing.utilization(w.peak)) * h.mean_seconds + latency)
+    draft.figures += [
         Figure("wait before a consumer (steady)", wait, "s", "model"),
         Figure("time in queue+consumer (steady)", in_system, "s", "model"),
         Figure("backlog (steady, Little)", w.rate * wait, "messages", "model"),
         Figure("in flight at peak (Little)", in_flight, "messages", "model"),
     ]
+    return in_flight
 
-    # -- FIFO throughput quota --
-    if w.fifo:
-        sends_tps = w.peak / w.send_batch_size
-        receives_tps = w.peak / batch_fill(b, rho_peak)  # receives (and deletes) that carry messages
-        busiest_tps = max(sends_tps, receives_tps)
-        tps_limit = HIGH_THROUGHPUT_FIFO_TPS if w.high_throughput else FIFO_TPS_PER_ACTION
-        figures.append(Figure("FIFO send requests at peak", sends_tps, "req/s", "model"))
-        figures.append(Figure("FIFO receive requests at peak", receives_tps, "req/s", "model"))
-        figures.append(Figure("FIFO limit per action", tps_limit, "req/s", SQS_LIMITS))
-        if busiest_tps > tps_limit:
-            if w.high_throughput:
-                warnings.append(
-                    f"{busiest_tps:,.0f} requests/s of one action exceed even high-throughput FIFO's "
-                    f"{tps_limit:,} TPS — spread the traffic over several queues"
-                )
-            else:
-                warnings.append(
-                    f"{busiest_tps:,.0f} requests/s of one action exceed FIFO's {FIFO_TPS_PER_ACTION} TPS "
-                    f"per action ({FIFO_MESSAGES_PER_SECOND_BATCHED:,} msg/s in batches of 10) "
-                    f"[{SQS_LIMITS}]: "
-                    + (
-                        "send and receive in batches of 10, or "
-                        if min(b, w.send_batch_size) < MAX_BATCH_ENTRIES
-                        and w.peak <= FIFO_MESSAGES_PER_SECOND_BATCHED
-                        else ""
-                    )
-                    + "turn on high-throughput mode (DeduplicationScope=messageGroup, "
-                    "FifoThroughputLimit=perMessageGroupId; scales per group, so keep many groups)"
-                )
-        figures.append(
-            Figure(
-                "needs high-throughput FIFO",
-                busiest_tps > FIFO_TPS_PER_ACTION,
-                "",
-                "model",
-            )
-        )
-        figures.append(
-            Figure("busiest group at peak", w.peak * w.busiest_group_share, "msg/s", w.source("groups"))
-        )
 
-    # -- visibility timeout, heartbeat, maxReceiveCount --
+def _fifo_quota(w: Workload, sizing: Sizing, draft: _Draft) -> None:
+    """FIFO's 300 requests/s per action (without high-throughput mode) against the busiest action."""
+    sends_tps = w.peak / w.send_batch_size
+    receives_tps = w.peak / batch_fill(w.batch_size, sizing.utilization(w.peak))  # receives carrying messages
+    busiest_tps = max(sends_tps, receives_tps)
+    tps_limit = HIGH_THROUGHPUT_FIFO_TPS if w.high_throughput else FIFO_TPS_PER_ACTION
+    draft.figures += [
+        Figure("FIFO send requests at peak", sends_tps, "req/s", "model"),
+        Figure("FIFO receive requests at peak", receives_tps, "req/s", "model"),
+        Figure("FIFO limit per action", tps_limit, "req/s", SQS_LIMITS),
+        Figure("needs high-throughput FIFO", busiest_tps > FIFO_TPS_PER_ACTION, "", "model"),
+        Figure("busiest group at peak", w.peak * w.busiest_group_share, "msg/s", w.source("groups")),
+    ]
+    if busiest_tps <= tps_limit:
+        return
+    if w.high_throughput:
+        draft.warnings.append(
+            f"{busiest_tps:,.0f} requests/s of one action exceed even high-throughput FIFO's "
+            f"{tps_limit:,} TPS — spread the traffic over several queues"
+        )
+        return
+    batching = (
+        min(w.batch_size, w.send_batch_size) < MAX_BATCH_ENTRIES
+        and w.peak <= FIFO_MESSAGES_PER_SECOND_BATCHED
+    )
+    draft.warnings.append(
+        f"{busiest_tps:,.0f} requests/s of one action exceed FIFO's {FIFO_TPS_PER_ACTION} TPS per action "
+        f"({FIFO_MESSAGES_PER_SECOND_BATCHED:,} msg/s in batches of 10) [{SQS_LIMITS}]: "
+        + ("send and receive in batches of 10, or " if batching else "")
+        + "turn on high-throughput mode (DeduplicationScope=messageGroup, "
+        "FifoThroughputLimit=perMessageGroupId; scales per group, so keep many groups)"
+    )
+
+
+def _timeouts(w: Workload, latency: float, draft: _Draft) -> tuple[int, int]:
+    """The visibility timeout (from the handler's p99), heartbeat advice and maxReceiveCount."""
+    b, h = w.batch_size, w.handler
+    held = b * h.mean_seconds + latency  # a full batch: what the visibility timeout must cover
     held_p99 = held_seconds_p99(h, b, latency)
     recommended_vt = min(MAX_VISIBILITY_TIMEOUT_SECONDS, max(1, math.ceil(held_p99 * VISIBILITY_MARGIN)))
     vt = w.visibility_timeout_seconds if w.visibility_timeout_seconds is not None else recommended_vt
@@ -586,22 +646,23 @@ def plan(workload: Workload) -> Plan:
                 f"{VISIBILITY_MARGIN}), use a smaller batch, or extend visibility with a heartbeat",
             )
         if held_p99 > vt:
-            warnings.append(
+            draft.warnings.append(
                 f"the visibility timeout {vt} s is below the p99 time a batch is held ({held_p99:.3g} s): "
                 f"about 1 % of batches come back while still being handled — raise it to {recommended_vt} s "
                 "or turn on the consumer's heartbeat"
             )
     if held_p99 * VISIBILITY_MARGIN > MAX_VISIBILITY_TIMEOUT_SECONDS:
-        warnings.append("the handler's p99 exceeds SQS's 12 h visibility limit: split the work into steps")
+        draft.warnings.append(
+            "the handler's p99 exceeds SQS's 12 h visibility limit: split the work into steps"
+        )
     if not h.bounded or vt < 2 * held_p99:
-        advice.append(
+        draft.advice.append(
             f"heartbeat: {'the handler time has no upper bound' if not h.bounded else 'little slack'} — "
             f"extend visibility every {max(1, vt // 3)} s while a batch is handled (labsqs.consumer's "
             "heartbeat=True does it; ChangeMessageVisibility is billed as a request)"
         )
-    messages_per_month = w.rate * SECONDS_PER_MONTH
-    max_receive = recommended_max_receive_count(w.failure_rate, messages_per_month)
-    figures += [
+    max_receive = recommended_max_receive_count(w.failure_rate, w.rate * SECONDS_PER_MONTH)
+    draft.figures += [
         Figure("batch held, p99", held_p99, "s", "model"),
         Figure(
             "visibility timeout", vt, "s", w.source("visibility") if w.visibility_timeout_seconds else "model"
@@ -614,56 +675,28 @@ def plan(workload: Workload) -> Plan:
         ),
         Figure("maxReceiveCount", max_receive, "", "model"),
     ]
-    advice.append(
+    draft.advice.append(
         f"maxReceiveCount {max_receive}: fewer than one good message a month dead-lettered by chance at a "
         f"{w.failure_rate:g} failure rate; a poison message costs {max_receive} receives before the DLQ"
     )
+    return vt, max_receive
 
-    # -- requests and cost --
-    requests = monthly_requests(w, consumers, capacity, latency)
-    total = sum(requests.values())
-    usd = usd_for_requests(total, w.queue_type, free=FREE_REQUESTS_PER_MONTH)
-    price = FIFO_USD_PER_MILLION_REQUESTS if w.fifo else STANDARD_USD_PER_MILLION_REQUESTS
-    figures += [
-        Figure("seconds in a month", SECONDS_PER_MONTH, "s", "assumed"),
-        Figure("messages per month", messages_per_month, "", "model"),
-        *(Figure(f"requests/month: {k}", v, "", "model") for k, v in requests.items()),
-        Figure("requests per month", total, "", "model"),
-        Figure("price per million requests", price, "USD", SQS_LIMITS),
-        Figure("free requests per month", FREE_REQUESTS_PER_MONTH, "", SQS_LIMITS),
-        Figure("monthly cost", usd, "USD", "model"),
-    ]
 
-    # -- AWS limits the plan comes near --
+def _near_limits(w: Workload, in_flight: float, draft: _Draft) -> None:
+    """Warn about every AWS limit the plan uses more than half of."""
     in_flight_limit = MAX_IN_FLIGHT_FIFO if w.fifo else MAX_IN_FLIGHT_STANDARD
     for what, value, limit in (
         ("messages in flight", in_flight, in_flight_limit),
         ("message size (bytes)", w.message_bytes, MAX_MESSAGE_BYTES),
-        ("batch payload (bytes)", w.message_bytes * b, MAX_MESSAGE_BYTES),
+        ("batch payload (bytes)", w.message_bytes * max(w.batch_size, w.send_batch_size), MAX_MESSAGE_BYTES),
     ):
         if value > NEAR_LIMIT_FRACTION * limit:
-            warnings.append(
+            over = " — over it, receives fail (standard: OverLimit) or come back empty (FIFO)"
+            draft.warnings.append(
                 f"{what}: {value:,.0f} is {value / limit:.0%} of SQS's limit of {limit:,} [{SQS_LIMITS}]"
-                + (
-                    " — over it, receives fail (standard: OverLimit) or come back empty (FIFO)"
-                    if value > limit
-                    else ""
-                )
+                + (over if value > limit else "")
             )
-    figures.append(Figure("in flight / limit", in_flight / in_flight_limit, "", "model"))
-    return Plan(
-        workload=w,
-        consumers=consumers,
-        per_consumer_rate=per_consumer,
-        capacity=capacity,
-        visibility_timeout_seconds=vt,
-        max_receive_count=max_receive,
-        requests_per_month=total,
-        usd_per_month=usd,
-        figures=figures,
-        warnings=warnings,
-        advice=advice,
-    )
+    draft.figures.append(Figure("in flight / limit", in_flight / in_flight_limit, "", "model"))
 
 
 def monthly_requests(w: Workload, consumers: int, capacity: float, latency: float) -> dict[str, float]:
