@@ -739,10 +739,10 @@ MODEL_WINDOW_SECONDS = 0.5
 
 
 def _cycle_windows(
-    receive_latency: pd.Series, deleted: pd.DataFrame, handled: pd.DataFrame, turnaround: pd.DataFrame
+    receive_latency: pd.Series, deleted: pd.DataFrame, handled: pd.DataFrame
 ) -> tuple[tuple[float, Any], ...]:
-    """Mean receive latency (+ the consumers' turn-around before it), handler time and delete latency per
-    0.5 s of the run (the model's windows); a window without a sample of one takes the run's mean for it."""
+    """Mean receive latency, handler time and delete latency per 0.5 s of the run (the model's windows);
+    a window without a sample of one of them takes the run's mean for it."""
     import pandas as pd
 
     from labsqs.plan import Cycle
@@ -752,30 +752,26 @@ def _cycle_windows(
         "receive": pd.Series(
             receive_latency.values, receive_latency.index.get_level_values("t"), dtype=float
         ),
-        "delete": pd.Series(deletes.values, deletes.index.get_level_values("t"), dtype=float),
         "handler": pd.Series(handled.seconds.values, handled.t.values, dtype=float),
+        "delete": pd.Series(deletes.values, deletes.index.get_level_values("t"), dtype=float),
     }
     series = {k: v.dropna() for k, v in series.items()}
     if not all(len(v) for v in series.values()):
         return ()
-    turns = pd.Series(turnaround.seconds.values, turnaround.t.values, dtype=float).dropna()
     start = min(float(v.index.min()) for v in series.values())
     means = {
         k: v.groupby(((v.index - start) // MODEL_WINDOW_SECONDS).astype(int)).mean()
         for k, v in series.items()
     }
-    last = max(int(m.index.max()) for m in means.values())
     overall = {k: float(v.mean()) for k, v in series.items()}
-    turn_means = turns.groupby(((turns.index - start) // MODEL_WINDOW_SECONDS).astype(int)).mean()
-    turn_overall = float(turns.mean()) if len(turns) else 0.0
-
-    def cycle(k: int) -> Cycle:
-        receive, handler, delete = (
-            float(means[n].get(k, overall[n])) for n in ("receive", "handler", "delete")
+    last = max(int(m.index.max()) for m in means.values())
+    return tuple(
+        (
+            start + k * MODEL_WINDOW_SECONDS,
+            Cycle(*(float(means[name].get(k, overall[name])) for name in series)),
         )
-        return Cycle(receive + float(turn_means.get(k, turn_overall)), handler, delete)
-
-    return tuple((start + k * MODEL_WINDOW_SECONDS, cycle(k)) for k in range(last + 1))
+        for k in range(last + 1)
+    )
 
 
 def _group_of(msg_id: Any, groups: int) -> int:
@@ -812,8 +808,9 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
     }
     if "seconds" not in events.columns or not len(deleted) or not len(received):
         return empty
-    # a receive that started before its messages were sent waited for the producer, not for SQS: only the
-    # time after the last of its messages was sent counts as the request's latency
+    # a receive is timed from when its consumer was ready (the turn-around after its last delete counts);
+    # one that started before its messages were sent waited for the producer, not for SQS: only the time
+    # after the last of its messages was sent counts as its latency
     sent = events[events.event == "sent"]
     sent_at = sent.drop_duplicates("msg_id").set_index("msg_id").t
     in_order = sent.drop_duplicates("msg_id").sort_values("t", kind="stable")
@@ -824,9 +821,7 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
     latency = receives[["seconds", "since_sent"]].min(axis=1).clip(lower=0)
     # the same figures window by window: client and engine share the cores, so requests slow down while
     # the producer sends flat out, or while the machine is busy with something else
-    turnaround = events[events.event == "turnaround"]
-    windows = _cycle_windows(latency, deleted, handled, turnaround)
-    turn = _mean_or_zero(turnaround.seconds)
+    windows = _cycle_windows(latency, deleted, handled)
     deletes = deleted.groupby(["pid", "t"]).seconds.first()
     inputs = RunInputs(
         queue_type=config.queue_type,
@@ -836,7 +831,7 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         send_times=tuple(float(t) for t in in_order.t),
         groups_of=tuple(_group_of(m, config.groups) for m in in_order.msg_id) if config.fifo else (),
         messages=int(row["processed"]),
-        receive_seconds=float(latency.mean()) + turn,
+        receive_seconds=float(latency.mean()),
         delete_seconds=float(deletes.mean()),
         handler_seconds=float(handled.seconds.mean()),
         handler_samples=tuple(float(x) for x in handled.seconds.dropna()),
@@ -862,7 +857,6 @@ def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any])
         "model_delete_ms": round(inputs.delete_seconds * 1000, 2),
         "model_handler_ms": round(inputs.handler_seconds * 1000, 2),
         "model_send_ms": round(inputs.send_seconds * 1000, 2),
-        "model_turnaround_ms": round(turn * 1000, 2),
         "model_lanes": prediction.lanes,
         "model_processed_per_s": round(prediction.processed_per_s, 1),
         "model_e2e_p50_ms": round(predicted_p50_ms, 1),

@@ -235,8 +235,9 @@ class LoadRun:
         t: float | None = None,
         seconds: float | None = None,
     ) -> None:
-        """One event-log row; ``seconds`` is the duration behind it (the receive or delete request that
-        returned the message, the handler's work on it), which the planner's check reads back."""
+        """One event-log row; ``seconds`` is the duration behind it — the send or delete request, the
+        handler's work, or for ``received`` the time from the consumer being ready (its last delete's
+        return) to the receive's return — which the planner's check in ``labsqs bench`` reads back."""
         took: float | str = "" if seconds is None else round(seconds, 6)
         self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid, took))
         self.counters[event] += 1
@@ -614,11 +615,9 @@ class ConsumerUser(SqsUser):
 
     def receive(self) -> list[Received]:
         started = time.perf_counter()
-        if self.deleted_at is not None:
-            # the consumer's turn-around: from its delete's return to this receive (bookkeeping, Locust's
-            # loop, and waiting for the CPU while other users run) — part of its cycle, in no request
-            self.lab.record("turnaround", "", seconds=started - self.deleted_at)
-            self.deleted_at = None
+        # timed from when this consumer was ready: its last delete's return, so the turn-around between
+        # the two (bookkeeping, Locust's loop, waiting for the CPU while other users run) counts too
+        ready, self.deleted_at = self.deleted_at or started, None
         response = self.call(
             "ReceiveMessage",
             self.sqs.receive_message,
@@ -632,7 +631,7 @@ class ConsumerUser(SqsUser):
         if response is None:
             time.sleep(IDLE_SLEEP_SECONDS)  # a failing endpoint must not become a busy loop
             return []
-        took = time.perf_counter() - started
+        took = time.perf_counter() - ready
         messages = [Received.parse(m) for m in response.get("Messages", [])]
         now = time.time()
         for message in messages:
