@@ -852,6 +852,12 @@ class RunPrediction:
     notes: tuple[str, ...]
 
 
+def handoff_seconds(round_trip_seconds: float) -> float:
+    """What a long poll already waiting at the server costs once its message is there: the answer's way
+    back, taken as half a plain round trip (an assumption of the model, checked by ``labsqs bench``)."""
+    return round_trip_seconds / 2
+
+
 def departures(
     arrivals: Sequence[float],
     lanes: int,
@@ -871,9 +877,9 @@ def departures(
 
     FIFO (``groups_of`` gives each message's group): a receive takes as many messages of one group as it
     can, then of the next (oldest first), and a group is locked from its receive until its delete; a poll
-    that waited for a group to unlock is already at the server, so it costs no receive round trip. A poll
-    uses the cycle of the ``windows`` entry it starts in (the latencies measured then), else ``cycle``. With
-    ``handler_samples`` message *k* takes the *k*-th sample (cycling) instead of the mean."""
+    that waited for a group to unlock is already at the server, so it costs only :func:`handoff_seconds`.
+    A poll uses the cycle of the ``windows`` entry it starts in (the latencies measured then), else
+    ``cycle``. With ``handler_samples`` message *k* takes the *k*-th sample (cycling), not the mean."""
     import bisect
     import heapq
     from collections import deque
@@ -901,7 +907,7 @@ def departures(
         handed_over = (
             fifo and start > lane_free and unlock.get(group, -math.inf) > arrivals[pending[group][0]]
         )
-        receive = 0.0 if handed_over else c.receive
+        receive = handoff_seconds(c.delete) if handed_over else c.receive
         looks = start + receive / 2  # the server looks at the queue half-way through the round trip
         heads = sorted(
             (arrivals[q[0]], g)
@@ -935,7 +941,8 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
 
     Throughput: ``lanes × batch / cycle`` (lanes = consumers, or message groups on FIFO), capped by the
     offered rate. With more FIFO consumers than groups, a group is handed to a long poll that already waits
-    at the server, so that lane's cycle has no receive round trip; the cycle uses the run's mean latencies,
+    at the server: that lane's receive costs only the answer's way back, taken as half a plain round trip
+    (half the delete's measured latency: a request that never waits); the cycle uses the run's mean latencies,
     which weigh each phase of the run by its requests. Latency (send → deleted): the send request, then each
     message in send order leaves when a place frees up (:func:`departures`), each poll with the latencies
     measured in its part of the run; the median is over the messages the run processed, as
@@ -944,14 +951,14 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
     b = run.batch_size
     lanes = parallel_lanes(run.queue_type, run.consumers, run.groups)
     waiting_poll = run.queue_type == "fifo" and run.consumers > lanes
-    receive = 0.0 if waiting_poll else run.receive_seconds
+    receive = handoff_seconds(run.delete_seconds) if waiting_poll else run.receive_seconds
     cycle = consumer_cycle_seconds(b, run.handler_seconds, receive, run.delete_seconds)
     capacity = lanes * b / cycle if cycle > 0 else math.inf
     notes: list[str] = []
     if waiting_poll:
         notes.append(
             f"FIFO: {run.consumers} consumers share {lanes} group lane(s); the next poll already waits, "
-            "so a lane's cycle has no receive round trip"
+            "so a lane's receive costs only the answer's way back (half a round trip, assumed)"
         )
     offered = run.sent_per_s
     if abs(offered / capacity - 1) < NEAR_CAPACITY_FRACTION:
@@ -961,7 +968,9 @@ def predict_load_run(run: RunInputs) -> RunPrediction:
         )
     elif offered < capacity:
         notes.append("offered rate below capacity: consumers keep up, latency = handling, not backlog")
-    windows = tuple((t, replace(c, receive=0.0) if waiting_poll else c) for t, c in run.windows)
+    windows = tuple(
+        (t, replace(c, receive=handoff_seconds(c.delete)) if waiting_poll else c) for t, c in run.windows
+    )
     arrivals = run.send_times
     steady = Cycle(receive, run.handler_seconds, run.delete_seconds)
     leave = departures(
