@@ -94,6 +94,11 @@ MAX_USERS = 200
 MAX_GROUPS = 10_000
 MAX_PROCESSES = 16
 LOCUST_START_GRACE_SECONDS = 60  # on top of -t before a hung Locust is killed
+# at the end of -t each user finishes the request it is in (at most this long) instead of being killed in
+# the middle of it: a send the engine took but the producer never logged would break the accounting. Only
+# for one process: a distributed master gives its workers 0.5 s after -t to report their counters before
+# it stops listening, so workers must stop at once (a send cut in half can then leave one message unlogged)
+LOCUST_STOP_TIMEOUT_SECONDS = 5
 SETTLE_CAP_SECONDS = 10.0  # longest wait for in-flight messages to come back before the accounting
 
 SCENARIOS = ("throughput", "visibility")
@@ -506,7 +511,7 @@ def run_config(
             str(prefix),
             "--only-summary",
             "--stop-timeout",
-            "0",
+            str(LOCUST_STOP_TIMEOUT_SECONDS if processes == 1 and not workers else 0),
             "--queue-url",
             queue.url,
             "--lab-out",
