@@ -153,7 +153,8 @@ def start_default_bind(port: int, home: Path) -> tuple[int, str]:
 
 def start_times(home: Path) -> dict[str, float]:
     """Median seconds from `up()` to an answering engine, per variant, over START_ROUNDS fresh starts."""
-    times: dict[str, list[float]] = {"lessons (metrics on)": [], "load (metrics off)": []}
+    times: dict[str, list[float]] = {name: [] for name in ("lessons (metrics on)", "load (metrics off)",
+                                                           "no CloudWatch (sqs,sns)")}
     for _ in range(START_ROUNDS):
         for name in times:
             port = free_port()

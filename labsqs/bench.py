@@ -26,9 +26,15 @@ user) — and ends with an accounting line, after in-flight messages had a bound
 
     sent 600 = processed 574 + in DLQ 2 + still queued 24 (+ in flight 0)  → balances
 
+Every configuration also gets the capacity planner's prediction (:mod:`labsqs.plan`) beside its
+measurement, computed from that run's own inputs (send times, request latencies and handler times from the
+lab's event log): the summary reports predicted/measured for processed msg/s and the median end-to-end
+latency, and names the model assumption a run broke where it is off. ``--workers N`` runs Locust's
+distributed mode (a master and N worker processes over loopback TCP) instead of one process.
+
 Against real AWS (``--engine aws``) nothing starts without ``--i-understand-aws-costs``, and the request
-count and its estimated price are printed first: SQS bills every request, empty receives included, per
-64 KB chunk.
+count and its estimated price (the planner's cost model) are printed first: SQS bills every request, empty
+receives included, per 64 KB chunk.
 
 This module never imports Locust (its gevent patching must not reach the CLI, pytest or a notebook); the
 load-spec helpers below (handler-time distributions, option checks) are shared with
@@ -42,7 +48,6 @@ import contextlib
 import json
 import math
 import os
-import random
 import shutil
 import subprocess
 import sys
@@ -55,23 +60,33 @@ from typing import TYPE_CHECKING, Any
 
 from labsqs.errors import AwsCostsNotAcknowledged, InvalidLoadOption, LabSqsError, LoadRunFailed
 
+# SQS figures, the handler-time distribution and the cost model belong to labsqs.plan; re-exported here
+# because loadtest, the lessons and the tests import them from bench
+from labsqs.plan import (  # noqa: F401 — re-exports
+    AWS_PRICING_HINT,
+    BILLING_CHUNK_BYTES,
+    FIFO_TPS_PER_ACTION,
+    FIFO_USD_PER_MILLION_REQUESTS,
+    MAX_BATCH_ENTRIES,
+    MAX_HANDLER_SECONDS,
+    MAX_VISIBILITY_TIMEOUT_SECONDS,
+    MAX_WAIT_TIME_SECONDS,
+    MESSAGE_BODY_BYTES_ESTIMATE,
+    STANDARD_USD_PER_MILLION_REQUESTS,
+    CostEstimate,
+    HandlerTime,
+    aws_cap_messages_per_second,
+    aws_cap_text,
+    estimate_cost,
+    estimate_requests,
+    parse_handler_time,
+)
+
 if TYPE_CHECKING:
     import pandas as pd
     from mypy_boto3_sqs import SQSClient
 
     from labsqs.metrics import Depth
-
-# --- SQS and AWS figures (see shared facts: sqs-limits) ------------------------------------------
-MAX_BATCH_ENTRIES = 10
-MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200
-MAX_WAIT_TIME_SECONDS = 20
-FIFO_TPS_PER_ACTION = 300  # per API action per partition, without high-throughput mode
-BILLING_CHUNK_BYTES = 64 * 1024  # every 64 KB of a request bills as one request
-STANDARD_USD_PER_MILLION_REQUESTS = 0.40
-FIFO_USD_PER_MILLION_REQUESTS = 0.50
-AWS_PRICING_HINT = (
-    "check the current prices on the AWS SQS pricing page; the first 1 M requests a month are free"
-)
 
 # --- the lab's bounds on a run -------------------------------------------------------------------
 MAX_RUN_SECONDS = 600
@@ -80,8 +95,12 @@ MAX_USERS = 200
 MAX_GROUPS = 10_000
 MAX_PROCESSES = 16
 LOCUST_START_GRACE_SECONDS = 60  # on top of -t before a hung Locust is killed
+# at the end of -t each user finishes the request it is in (at most this long) instead of being killed in
+# the middle of it: a send the engine took but the producer never logged would break the accounting. Only
+# for one process: a distributed master gives its workers 0.5 s after -t to report their counters before
+# it stops listening, so workers must stop at once (a send cut in half can then leave one message unlogged)
+LOCUST_STOP_TIMEOUT_SECONDS = 5
 SETTLE_CAP_SECONDS = 10.0  # longest wait for in-flight messages to come back before the accounting
-MESSAGE_BODY_BYTES_ESTIMATE = 120  # the lab's JSON body: id, send timestamp, group
 
 SCENARIOS = ("throughput", "visibility")
 QUEUE_TYPES = ("standard", "fifo")
@@ -93,66 +112,6 @@ Progress = Callable[[str], None]
 # ==================================================================================================
 # The load spec, shared with labsqs.loadtest (no Locust here)
 # ==================================================================================================
-@dataclass(frozen=True)
-class HandlerTime:
-    """How long a simulated handler works on one message, in seconds, drawn per message.
-
-    Written as ``kind:params``: ``const:0.02``, ``uniform:0.05,0.2``, ``exp:0.1`` (mean), ``normal:0.2,0.05``
-    (mean, standard deviation; clipped at 0). A bare number is ``const``.
-    """
-
-    kind: str
-    params: tuple[float, ...]
-
-    def draw(self, rng: random.Random) -> float:
-        if self.kind == "const":
-            return self.params[0]
-        if self.kind == "uniform":
-            return rng.uniform(*self.params)
-        if self.kind == "exp":
-            return rng.expovariate(1.0 / self.params[0]) if self.params[0] > 0 else 0.0
-        return max(0.0, rng.gauss(*self.params))
-
-    @property
-    def mean_seconds(self) -> float:
-        if self.kind == "uniform":
-            return (self.params[0] + self.params[1]) / 2
-        return self.params[0]
-
-    def __str__(self) -> str:
-        return f"{self.kind}:{','.join(f'{p:g}' for p in self.params)}"
-
-
-_DISTRIBUTION_ARITY = {"const": 1, "uniform": 2, "exp": 1, "normal": 2}
-MAX_HANDLER_SECONDS = 60.0
-
-
-def parse_handler_time(text: str) -> HandlerTime:
-    """``"uniform:0.05,0.2"`` → ``HandlerTime("uniform", (0.05, 0.2))``; raises :class:`InvalidLoadOption`."""
-    raw = str(text).strip().lower()
-    kind, _, rest = raw.partition(":")
-    if not rest:
-        kind, rest = "const", raw
-    usage = "write const:S, uniform:LOW,HIGH, exp:MEAN or normal:MEAN,SD (seconds), e.g. uniform:0.05,0.2"
-    if kind not in _DISTRIBUTION_ARITY:
-        raise InvalidLoadOption(f"unknown handler-time distribution {kind!r} in {text!r}", hint=usage)
-    try:
-        params = tuple(float(p) for p in rest.split(","))
-    except ValueError:
-        raise InvalidLoadOption(f"handler time {text!r}: a parameter is not a number", hint=usage) from None
-    if len(params) != _DISTRIBUTION_ARITY[kind]:
-        raise InvalidLoadOption(
-            f"{kind} takes {_DISTRIBUTION_ARITY[kind]} parameter(s), {text!r} has {len(params)}", hint=usage
-        )
-    if any(p < 0 or p > MAX_HANDLER_SECONDS or math.isnan(p) for p in params):
-        raise InvalidLoadOption(
-            f"handler time {text!r}: parameters must be between 0 and {MAX_HANDLER_SECONDS:g} s", hint=usage
-        )
-    if kind == "uniform" and params[0] > params[1]:
-        raise InvalidLoadOption(f"uniform:{rest}: LOW is above HIGH", hint=usage)
-    return HandlerTime(kind, params)
-
-
 def _argtype(check: Callable[[str], Any]) -> Callable[[str], Any]:
     """Wrap a checker for argparse, so a bad option is one clear line instead of a traceback."""
 
@@ -367,71 +326,6 @@ def matrix(scenario: str, quick: bool = False) -> list[LoadConfig]:
 
 
 # ==================================================================================================
-# What a run costs on AWS, and what AWS would cap it at
-# ==================================================================================================
-@dataclass(frozen=True)
-class CostEstimate:
-    """Requests a run will make (upper estimate) and their price on real AWS."""
-
-    standard_requests: int
-    fifo_requests: int
-
-    @property
-    def requests(self) -> int:
-        return self.standard_requests + self.fifo_requests
-
-    @property
-    def usd(self) -> float:
-        return (
-            self.standard_requests * STANDARD_USD_PER_MILLION_REQUESTS
-            + self.fifo_requests * FIFO_USD_PER_MILLION_REQUESTS
-        ) / 1e6
-
-    def render(self) -> str:
-        return (
-            f"this run makes about {self.requests:,} SQS requests "
-            f"({self.standard_requests:,} standard at ${STANDARD_USD_PER_MILLION_REQUESTS:.2f}/M, "
-            f"{self.fifo_requests:,} FIFO at ${FIFO_USD_PER_MILLION_REQUESTS:.2f}/M, every 64 KB chunk "
-            f"billed as one request): about ${self.usd:.4f} on AWS — {AWS_PRICING_HINT}"
-        )
-
-
-def estimate_requests(config: LoadConfig) -> int:
-    """An upper estimate of the requests one configuration makes (chunks of 64 KB counted)."""
-    chunks = max(1, math.ceil(config.batch_size * MESSAGE_BODY_BYTES_ESTIMATE / BILLING_CHUNK_BYTES))
-    batches = math.ceil(config.messages / config.batch_size)
-    redeliveries = 1 + config.max_receive_count * config.crash_probability
-    sends = batches * chunks
-    receives = math.ceil(batches * redeliveries) * chunks
-    deletes = batches
-    idle_polls = config.consumers * config.duration_seconds / max(config.wait_time_seconds, 1)
-    admin = 12 + 2 * config.duration_seconds  # create/attributes/delete of queue + DLQ, drain checks
-    return int(sends + receives + deletes + idle_polls + admin)
-
-
-def estimate_cost(configs: Sequence[LoadConfig]) -> CostEstimate:
-    standard = sum(estimate_requests(c) for c in configs if not c.fifo)
-    fifo = sum(estimate_requests(c) for c in configs if c.fifo)
-    return CostEstimate(standard, fifo)
-
-
-def aws_cap_messages_per_second(config: LoadConfig) -> float | None:
-    """What real AWS would cap this configuration's sends at (msg/s), or None for "no practical cap"."""
-    if not config.fifo:
-        return None
-    return float(FIFO_TPS_PER_ACTION * config.batch_size)
-
-
-def aws_cap_text(config: LoadConfig) -> str:
-    if not config.fifo:
-        return "no per-action cap (standard: nearly unlimited)"
-    return (
-        f"{FIFO_TPS_PER_ACTION * config.batch_size:,} msg/s "
-        f"({FIFO_TPS_PER_ACTION} TPS per action × batch {config.batch_size}; more with high-throughput FIFO)"
-    )
-
-
-# ==================================================================================================
 # Queues for a run, and the accounting after it
 # ==================================================================================================
 def load_queue_spec(
@@ -577,10 +471,17 @@ def run_config(
     endpoint: str | None,
     env: dict[str, str],
     processes: int = 1,
+    workers: int = 0,
+    master_port: int = 0,
     sqs: SQSClient,
     queue_name: str,
 ) -> RunResult:
-    """Create the run's queue and DLQ, run Locust headless on it, settle, account, delete the queues."""
+    """Create the run's queue and DLQ, run Locust headless on it, settle, account, delete the queues.
+
+    ``workers=N`` runs Locust's distributed mode on this machine: a master (no users of its own) and N
+    worker processes that connect to it over loopback TCP (``master_port``, 0 = any free port) — the same
+    wiring as a multi-machine run. ``processes=N`` instead forks N workers under one ``--processes`` master.
+    """
     from labsqs.queues import delete_queue, ensure_queue
 
     directory.mkdir(parents=True, exist_ok=True)
@@ -611,7 +512,7 @@ def run_config(
             str(prefix),
             "--only-summary",
             "--stop-timeout",
-            "0",
+            str(LOCUST_STOP_TIMEOUT_SECONDS if processes == 1 and not workers else 0),
             "--queue-url",
             queue.url,
             "--lab-out",
@@ -620,29 +521,36 @@ def run_config(
         ]
         if endpoint:
             cmd += ["--host", endpoint]
-        if processes > 1:
+        if processes > 1 and not workers:
             cmd += ["--processes", str(processes)]
+        port = (master_port or free_loopback_port()) if workers else 0
+        if workers:
+            cmd += [
+                "--master",
+                "--master-bind-host",
+                LOOPBACK,
+                "--master-bind-port",
+                str(port),
+                "--expect-workers",
+                str(workers),
+                "--expect-workers-max-wait",
+                str(LOCUST_START_GRACE_SECONDS),
+            ]
         classes = [name for name, n in (("Producer", config.producers), ("Consumer", config.consumers)) if n]
         cmd += classes  # only the user classes this configuration runs
         log = directory / "locust.log"
-        with log.open("w") as out:
-            try:
-                proc = subprocess.run(
-                    cmd,
-                    stdout=out,
-                    stderr=subprocess.STDOUT,
-                    env=env,
-                    check=False,
-                    timeout=config.duration_seconds + LOCUST_START_GRACE_SECONDS,
-                )
-            except subprocess.TimeoutExpired as exc:
-                raise LoadRunFailed(
-                    f"Locust did not stop within {config.duration_seconds + LOCUST_START_GRACE_SECONDS} s",
-                    hint=f"see {log}",
-                ) from exc
-        if proc.returncode not in (0, 1):  # 1 = some requests failed: that is data, not a crash
+        worker_cmd = [*locust_command(), "-f", str(locustfile(config.scenario)), "--worker"]
+        worker_cmd += ["--master-host", LOOPBACK, "--master-port", str(port)]
+        returncode = _run_locust(
+            cmd,
+            [worker_cmd] * workers,
+            directory=directory,
+            env=env,
+            timeout=config.duration_seconds + LOCUST_START_GRACE_SECONDS,
+        )
+        if returncode not in (0, 1):  # 1 = some requests failed: that is data, not a crash
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-15:])
-            raise LoadRunFailed(f"Locust exited with code {proc.returncode}:\n{tail}", hint=f"see {log}")
+            raise LoadRunFailed(f"Locust exited with code {returncode}:\n{tail}", hint=f"see {log}")
         counts = settle(queue.url, sqs=sqs, visibility_timeout_seconds=config.visibility_timeout_seconds)
         from labsqs.metrics import Depth, queue_depth
 
@@ -664,15 +572,67 @@ def run_config(
         dlq_also_processed=len(dlq_ids & processed),
     )
     row = analyse(config, events, stats, accounting)
+    counters = [c for c in read_counters(lab_prefix) if c.get("sent") or c.get("received")]
+    row["load_processes"] = len(counters)  # processes that ran users (workers; not an idle master)
+    row["counters_sent"] = sum(int(c.get("sent", 0)) for c in counters)
+    row["counters_processed"] = sum(int(c.get("processed_unique", 0)) for c in counters)
     elapsed = time.monotonic() - t0
     row["wall_seconds"] = round(elapsed, 1)
     return RunResult(config, row, accounting, elapsed, directory)
 
 
+LOOPBACK = "127.0.0.1"
+WORKER_STOP_SECONDS = 15  # a worker quits when its master does; after this long it is killed
+
+
+def free_loopback_port() -> int:
+    """A TCP port free on loopback now (for a local Locust master)."""
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return int(sock.getsockname()[1])
+
+
+def _run_locust(
+    master: list[str], workers: list[list[str]], *, directory: Path, env: dict[str, str], timeout: float
+) -> int:
+    """Run the Locust master (or single process) and its worker processes; return the master's exit code.
+
+    Logs: ``locust.log`` (master) and ``locust-worker-N.log``. Every process is stopped, killed if need be,
+    before this returns."""
+    logs = [(directory / "locust.log").open("w")]
+    procs: list[subprocess.Popen[bytes]] = []
+    try:
+        procs.append(subprocess.Popen(master, stdout=logs[0], stderr=subprocess.STDOUT, env=env))
+        for n, cmd in enumerate(workers, 1):
+            logs.append((directory / f"locust-worker-{n}.log").open("w"))
+            procs.append(subprocess.Popen(cmd, stdout=logs[-1], stderr=subprocess.STDOUT, env=env))
+        try:
+            returncode = procs[0].wait(timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise LoadRunFailed(
+                f"Locust did not stop within {timeout:.0f} s", hint=f"see {directory / 'locust.log'}"
+            ) from exc
+        for proc in procs[1:]:
+            try:
+                proc.wait(timeout=WORKER_STOP_SECONDS)
+            except subprocess.TimeoutExpired:
+                pass
+        return returncode
+    finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+        for fh in logs:
+            fh.close()
+
+
 # ==================================================================================================
 # Reading what Locust and the lab wrote, and turning it into one tidy row
 # ==================================================================================================
-EVENT_COLUMNS = ["t", "event", "msg_id", "receive_count", "pid"]
+EVENT_COLUMNS = ["t", "event", "msg_id", "receive_count", "pid", "seconds"]
 
 
 def read_events(lab_prefix: Path) -> pd.DataFrame:
@@ -736,7 +696,7 @@ def analyse(config: LoadConfig, events: pd.DataFrame, stats: pd.DataFrame, accou
         return float(row[column]) if row is not None and column in row and pd.notna(row[column]) else math.nan
 
     cap = aws_cap_messages_per_second(config)
-    return {
+    row = {
         "scenario": config.scenario,
         "configuration": config.label,
         "queue_type": config.queue_type,
@@ -773,6 +733,142 @@ def analyse(config: LoadConfig, events: pd.DataFrame, stats: pd.DataFrame, accou
         "failures": int(requests["Failure Count"].sum()),
         "aws_cap_msg_s": cap if cap is not None else math.nan,
         "aws_cap": aws_cap_text(config),
+    }
+    row.update(planner_check(config, events, row))
+    return row
+
+
+PLANNER_TOLERANCE = 0.25  # the goal: predicted/measured within ±25 % on every throughput configuration
+
+
+MODEL_WINDOW_SECONDS = 0.5
+
+
+def _cycle_windows(
+    receive_latency: pd.Series, deleted: pd.DataFrame, handled: pd.DataFrame
+) -> tuple[tuple[float, Any], ...]:
+    """Mean receive latency, handler time and delete latency per 0.5 s of the run (the model's windows);
+    a window without a sample of one of them takes the run's mean for it."""
+    import pandas as pd
+
+    from labsqs.plan import Cycle
+
+    deletes = deleted.groupby(["pid", "t"]).seconds.first()
+    series = {
+        "receive": pd.Series(
+            receive_latency.values, receive_latency.index.get_level_values("t"), dtype=float
+        ),
+        "handler": pd.Series(handled.seconds.values, handled.t.values, dtype=float),
+        "delete": pd.Series(deletes.values, deletes.index.get_level_values("t"), dtype=float),
+    }
+    series = {k: v.dropna() for k, v in series.items()}
+    if not all(len(v) for v in series.values()):
+        return ()
+    start = min(float(v.index.min()) for v in series.values())
+    means = {
+        k: v.groupby(((v.index - start) // MODEL_WINDOW_SECONDS).astype(int)).mean()
+        for k, v in series.items()
+    }
+    overall = {k: float(v.mean()) for k, v in series.items()}
+    last = max(int(m.index.max()) for m in means.values())
+    return tuple(
+        (
+            start + k * MODEL_WINDOW_SECONDS,
+            Cycle(*(float(means[name].get(k, overall[name])) for name in series)),
+        )
+        for k in range(last + 1)
+    )
+
+
+def _group_of(msg_id: Any, groups: int) -> int:
+    """The FIFO group a load-test message went to (the producer's sequence number modulo the groups)."""
+    try:
+        return int(str(msg_id).rsplit("-", 1)[1]) % groups
+    except (IndexError, ValueError):
+        return 0
+
+
+def _mean_or_zero(values: pd.Series) -> float:
+    mean = float(values.mean()) if len(values) else math.nan
+    return 0.0 if math.isnan(mean) else mean
+
+
+def planner_check(config: LoadConfig, events: pd.DataFrame, row: dict[str, Any]) -> dict[str, Any]:
+    """The planner's prediction for this run beside the measurement, from the run's own inputs.
+
+    Inputs taken from the run (the lab's event log): when each message was sent, mean receive latency
+    (receives that returned messages, less any wait for the producer), mean delete latency, measured
+    handler time, processed count. Returns the predicted processed msg/s and e2e p50, their ratios to the
+    measured figures, and notes on any model assumption the run broke."""
+    from labsqs.plan import RunInputs, predict_load_run
+
+    received = events[events.event == "received"]
+    deleted = events[events.event == "deleted"]
+    handled = events[events.event == "handled"]
+    empty = {
+        "model_processed_per_s": math.nan,
+        "model_e2e_p50_ms": math.nan,
+        "ratio_processed": math.nan,
+        "ratio_e2e_p50": math.nan,
+        "model_notes": "no messages processed",
+    }
+    if "seconds" not in events.columns or not len(deleted) or not len(received):
+        return empty
+    # a receive is timed from when its consumer was ready (the turn-around after its last delete counts);
+    # one that started before its messages were sent waited for the producer, not for SQS: only the time
+    # after the last of its messages was sent counts as its latency
+    sent = events[events.event == "sent"]
+    sent_at = sent.drop_duplicates("msg_id").set_index("msg_id").t
+    in_order = sent.drop_duplicates("msg_id").sort_values("t", kind="stable")
+    received = received.assign(since_sent=received.t - received.msg_id.map(sent_at))
+    receives = received.groupby(["pid", "t"]).agg(
+        n=("msg_id", "size"), seconds=("seconds", "first"), since_sent=("since_sent", "min")
+    )
+    latency = receives[["seconds", "since_sent"]].min(axis=1).clip(lower=0)
+    # the same figures window by window: client and engine share the cores, so requests slow down while
+    # the producer sends flat out, or while the machine is busy with something else
+    windows = _cycle_windows(latency, deleted, handled)
+    deletes = deleted.groupby(["pid", "t"]).seconds.first()
+    inputs = RunInputs(
+        queue_type=config.queue_type,
+        groups=config.groups,
+        consumers=config.consumers,
+        batch_size=config.batch_size,
+        send_times=tuple(float(t) for t in in_order.t),
+        groups_of=tuple(_group_of(m, config.groups) for m in in_order.msg_id) if config.fifo else (),
+        messages=int(row["processed"]),
+        receive_seconds=float(latency.mean()),
+        delete_seconds=float(deletes.mean()),
+        handler_seconds=float(handled.seconds.mean()),
+        handler_samples=tuple(float(x) for x in handled.seconds.dropna()),
+        send_seconds=_mean_or_zero(sent.groupby(["pid", "t"]).seconds.first()),
+        windows=windows,
+    )
+    prediction = predict_load_run(inputs)
+    notes = list(prediction.notes)
+    fill = float(receives.n.mean())
+    if fill < 0.9 * min(config.batch_size, max(1, row["processed"])):
+        notes.append(f"receives returned {fill:.1f} messages on average, not a batch of {config.batch_size}")
+    if row["redeliveries"] or row["crashes"]:
+        notes.append(
+            f"{row['crashes']} crash(es) and {row['redeliveries']} redelivery(ies): the model has neither "
+            "(it assumes every message is handled once)"
+        )
+    measured_rate, measured_p50 = float(row["processed_per_s"]), float(row["e2e_p50_ms"])
+    predicted_p50_ms = prediction.e2e_p50_seconds * 1000
+    ratio_rate = prediction.processed_per_s / measured_rate if measured_rate > 0 else math.nan
+    ratio_p50 = predicted_p50_ms / measured_p50 if measured_p50 > 0 else math.nan
+    return {
+        "model_receive_ms": round(inputs.receive_seconds * 1000, 2),
+        "model_delete_ms": round(inputs.delete_seconds * 1000, 2),
+        "model_handler_ms": round(inputs.handler_seconds * 1000, 2),
+        "model_send_ms": round(inputs.send_seconds * 1000, 2),
+        "model_lanes": prediction.lanes,
+        "model_processed_per_s": round(prediction.processed_per_s, 1),
+        "model_e2e_p50_ms": round(predicted_p50_ms, 1),
+        "ratio_processed": round(ratio_rate, 3),
+        "ratio_e2e_p50": round(ratio_p50, 3),
+        "model_notes": "; ".join(notes),
     }
 
 
@@ -954,6 +1050,56 @@ def _visibility_point(row: Any) -> str:
     )
 
 
+def _load_processes_line(frame: pd.DataFrame) -> list[str]:
+    if "load_processes" not in frame.columns:
+        return []
+    counts = sorted({int(n) for n in frame.load_processes if n == n})
+    text = ", ".join(str(n) for n in counts)
+    return [f"- load processes per run (that ran users, each with its own event log): {text}"]
+
+
+PLANNER_TABLE = (
+    "configuration processed_per_s model_processed_per_s ratio_processed e2e_p50_ms model_e2e_p50_ms "
+    "ratio_e2e_p50 model_notes"
+).split()
+
+
+def _ratio_range(frame: pd.DataFrame, column: str) -> str:
+    ratios = frame[column].dropna()
+    if not len(ratios):
+        return f"{column}: no figures"
+    worst = frame.loc[(frame[column] - 1).abs().idxmax()]
+    inside = int(((ratios - 1).abs() <= PLANNER_TOLERANCE).sum())
+    return (
+        f"{ratios.min():.2f}–{ratios.max():.2f}, worst {worst[column]:.2f} ({worst.configuration}); "
+        f"{inside} of {len(ratios)} within ±{PLANNER_TOLERANCE:.0%}"
+    )
+
+
+def render_planner_check(frame: pd.DataFrame) -> list[str]:
+    """Predicted (labsqs.plan, from each run's measured latency and handler time) beside measured."""
+    if "ratio_processed" not in frame.columns or not frame.ratio_processed.notna().any():
+        return []
+    lines = [
+        "## The planner's prediction beside the measurement",
+        "",
+        "`labsqs.plan` predicts each run from that run's own inputs (when each message was sent, mean send, "
+        "receive and delete latency, measured handler time, processed count): processed msg/s = lanes × "
+        "batch / (receive + batch × handler + delete), lanes = consumers (FIFO: at most one per group); "
+        "e2e p50 = the send + the backlog ahead of the median message (Little's law, step by step) + its "
+        "handling. Ratios are predicted / measured; a note names the model assumption a run broke.",
+        "",
+    ]
+    for scenario, sub in frame.groupby("scenario", sort=False):
+        lines.append(f"- {scenario}: processed msg/s {_ratio_range(sub, 'ratio_processed')}")
+        lines.append(f"- {scenario}: e2e p50 {_ratio_range(sub, 'ratio_e2e_p50')}")
+    table = frame.assign(
+        ratio_processed=frame.ratio_processed.map("{:.2f}".format),
+        ratio_e2e_p50=frame.ratio_e2e_p50.map("{:.2f}".format),
+    )
+    return [*lines, "", _md_table(table, PLANNER_TABLE), ""]
+
+
 def render_summary(
     frame: pd.DataFrame, results: Sequence[RunResult], engine_info: EngineInfo, paths: dict[str, Path]
 ) -> str:
@@ -966,6 +1112,7 @@ def render_summary(
         *(f"- {k}: {v}" for k, v in engine_info.extra.items()),
         f"- configurations: {len(frame)}; each run bounded in time and messages; Locust CSVs and the lab's "
         "event logs in `raw/`",
+        *_load_processes_line(frame),
         "",
     ]
     throughput = frame[frame.scenario == "throughput"].copy()
@@ -996,6 +1143,7 @@ def render_summary(
             "![visibility](visibility.png)",
             "",
         ]
+    lines += render_planner_check(frame)
     lines += ["## Latency", "", "![latency](latency.png)", "", "## Accounting", ""]
     lines += [f"- {r.config.label}: {r.accounting.line()}" for r in results]
     lines += ["", f"Tidy data: `{paths['csv'].name}` (one row per configuration)."]
@@ -1057,6 +1205,8 @@ def bench(
     quick: bool = False,
     engine_name: str | None = None,
     processes: int = 1,
+    workers: int = 0,
+    master_port: int = 0,
     out: Path | str = "reports",
     aws_costs_ok: bool = False,
     progress: Progress = print,
@@ -1067,7 +1217,9 @@ def bench(
     it afterwards (``LABSQS_ENDPOINT`` points it at an engine you run instead).
     """
     with contextlib.ExitStack() as stack:
-        return _bench(scenario, quick, engine_name, processes, out, aws_costs_ok, progress, stack)
+        return _bench(
+            scenario, quick, engine_name, processes, workers, master_port, out, aws_costs_ok, progress, stack
+        )
 
 
 def _bench(
@@ -1075,6 +1227,8 @@ def _bench(
     quick: bool,
     engine_name: str | None,
     processes: int,
+    workers: int,
+    master_port: int,
     out: Path | str,
     aws_costs_ok: bool,
     progress: Progress,
@@ -1085,6 +1239,11 @@ def _bench(
 
     if not 1 <= processes <= MAX_PROCESSES:
         raise InvalidLoadOption(f"--processes must be between 1 and {MAX_PROCESSES}, got {processes}")
+    if not 0 <= workers <= MAX_PROCESSES or (workers and processes > 1):
+        raise InvalidLoadOption(
+            f"--workers must be between 0 and {MAX_PROCESSES}, got {workers}",
+            hint="use either --workers (master + workers over TCP) or --processes (forked), not both",
+        )
     configs = matrix(scenario, quick)
     estimate = estimate_cost(configs)
     name = engine.engine_name(engine_name)
@@ -1136,6 +1295,8 @@ def _bench(
             endpoint=endpoint,
             env=env,
             processes=processes,
+            workers=workers,
+            master_port=master_port,
             sqs=sqs,
             queue_name=queue_name,
         )
@@ -1158,10 +1319,17 @@ def cmd_bench(args: argparse.Namespace) -> int:
         quick=args.quick,
         engine_name=args.engine,
         processes=args.processes,
+        workers=args.workers,
+        master_port=args.master_port,
         out=args.out,
         aws_costs_ok=args.i_understand_aws_costs,
     )
     print(f"report: {paths['summary']}")
+    frame = pd_frame(results)
+    if "ratio_processed" in frame.columns and frame.ratio_processed.notna().any():
+        for scenario, sub in frame.groupby("scenario", sort=False):
+            print(f"planner vs measured, {scenario}: processed msg/s {_ratio_range(sub, 'ratio_processed')}")
+            print(f"planner vs measured, {scenario}: e2e p50 {_ratio_range(sub, 'ratio_e2e_p50')}")
     for key in ("csv", "throughput_png", "latency_png", "visibility_png"):
         if key in paths:
             print(f"        {paths[key]}")
@@ -1170,6 +1338,12 @@ def cmd_bench(args: argparse.Namespace) -> int:
         print(f"accounting does not balance for: {', '.join(unbalanced)}", file=sys.stderr)
         return 1
     return 0
+
+
+def pd_frame(results: Sequence[RunResult]) -> pd.DataFrame:
+    import pandas as pd
+
+    return pd.DataFrame([r.row for r in results])
 
 
 def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Callable]) -> None:
@@ -1190,6 +1364,19 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Cal
         type=int_in(1, MAX_PROCESSES, "--processes"),
         default=1,
         help="Locust worker processes per run (>1 runs each configuration for its full duration)",
+    )
+    p.add_argument(
+        "--workers",
+        type=int_in(0, MAX_PROCESSES, "--workers"),
+        default=0,
+        help="Locust distributed mode on this machine: a master and N worker processes over loopback TCP "
+        "(what a multi-machine run does); runs each configuration for its full duration",
+    )
+    p.add_argument(
+        "--master-port",
+        type=int_in(0, 65_535, "--master-port"),
+        default=0,
+        help="the master's port with --workers (default: any free port)",
     )
     p.add_argument("--out", default="reports", help="parent folder of the report (default: reports/)")
     p.add_argument(

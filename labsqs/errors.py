@@ -152,3 +152,20 @@ class InvalidBucketName(LabSqsError):
 
 class SenderNotVerified(LabSqsError):
     """SES refused an email because its sender (``Source``) is not a verified identity."""
+
+
+# --- capacity and cost planning ------------------------------------------------------------------
+class PlanError(LabSqsError):
+    """The planner cannot produce a plan for this workload (see the hint for what to change)."""
+
+
+class InvalidPlanInput(PlanError):
+    """A planner input is impossible (negative rate, batch over 10, message over 1 MiB, ...)."""
+
+
+class FifoGroupTooHot(PlanError):
+    """A FIFO message group carries more than one consumer can process (a group is one lane)."""
+
+
+class VisibilityTooShort(PlanError):
+    """The handler needs longer than the visibility timeout allows: messages would be redelivered."""

@@ -48,6 +48,7 @@ import json
 import logging
 import os
 import random
+import sys
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -63,6 +64,7 @@ from locust.stats import CSV_STATS_INTERVAL_SEC
 from labsqs.bench import (
     MAX_GROUPS,
     MAX_MESSAGES_PER_RUN,
+    MAX_RUN_SECONDS,
     MAX_USERS,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     MAX_WAIT_TIME_SECONDS,
@@ -95,7 +97,7 @@ COUNTERS_MESSAGE = "labsqs_counters"  # worker → master, at the end of a test
 DRAIN_CHECK_INTERVAL_SECONDS = 0.5
 IDLE_SLEEP_SECONDS = 0.5  # a producer past its quota, or a user after an error, rests this long
 SCENARIO_DEFAULTS: dict[str, LoadConfig] = {"throughput": THROUGHPUT_BASE, "visibility": VISIBILITY_BASE}
-EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid")
+EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid", "seconds")
 
 
 # --- options -------------------------------------------------------------------------------------
@@ -184,6 +186,12 @@ def add_options(parser: Any, *, scenario: str, **overrides: Any) -> None:
         help="run for the full -t even when producers are done and the queue is empty",
     )
     add("--lab-out", default="", help="path prefix of the lab's per-process event log and counters")
+    add(
+        "--i-understand-aws-costs",
+        action="store_true",
+        help="against real AWS the master (or single process) prints the run's planned requests and cost "
+        "and starts only with this flag",
+    )
 
 
 # --- per-process state ---------------------------------------------------------------------------
@@ -193,7 +201,7 @@ class LoadRun:
     def __init__(self, environment: Environment) -> None:
         self.environment = environment
         self.rng = random.Random()
-        self.events: list[tuple[float, str, str, int, int]] = []
+        self.events: list[tuple[float, str, str, int, int, float | str]] = []
         self.counters: Counter[str] = Counter()
         self.handled_ids: set[str] = set()
         self.deleted_ids: set[str] = set()
@@ -219,8 +227,19 @@ class LoadRun:
     def client(self) -> SQSClient:
         return sqs_client(self.endpoint)
 
-    def record(self, event: str, msg_id: str, receive_count: int = 0, t: float | None = None) -> None:
-        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid))
+    def record(
+        self,
+        event: str,
+        msg_id: str,
+        receive_count: int = 0,
+        t: float | None = None,
+        seconds: float | None = None,
+    ) -> None:
+        """One event-log row; ``seconds`` is the duration behind it — the send or delete request, the
+        handler's work, or for ``received`` the time from the consumer being ready (its last delete's
+        return) to the receive's return — which the planner's check in ``labsqs bench`` reads back."""
+        took: float | str = "" if seconds is None else round(seconds, 6)
+        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid, took))
         self.counters[event] += 1
 
     def totals(self) -> dict[str, int]:
@@ -327,12 +346,62 @@ def on_init(environment: Environment, **_: Any) -> None:
                 cls.fixed_count = o.producers
             if issubclass(cls, ConsumerUser) and o.consumers:
                 cls.fixed_count = o.consumers
+    if o is not None and not isinstance(environment.runner, WorkerRunner) and run.endpoint is None:
+        guard_aws_costs(environment)
     if isinstance(environment.runner, MasterRunner):
 
         def on_counters(environment: Environment, msg: Any, **_: Any) -> None:
             run.worker_counters[str(msg.node_id)] = dict(msg.data)
 
         environment.runner.register_message(COUNTERS_MESSAGE, on_counters)
+
+
+def planned_config(environment: Environment) -> LoadConfig:
+    """The :class:`LoadConfig` this Locust command line plans: users by --producers/--consumers or by class
+    weight over -u, messages = --max-messages per producer, duration = -t (else the lab's longest run)."""
+    o: Any = environment.parsed_options
+    users = int(getattr(o, "num_users", None) or 1)
+    weights = {"producers": 0, "consumers": 0}
+    for cls in environment.user_classes:
+        if issubclass(cls, ProducerUser):
+            weights["producers"] += cls.weight
+        elif issubclass(cls, ConsumerUser):
+            weights["consumers"] += cls.weight
+    total = sum(weights.values()) or 1
+    producers = o.producers or max(1, round(users * weights["producers"] / total))
+    consumers = o.consumers or max(0, users - producers)
+    return LoadConfig(
+        "throughput",
+        queue_type=o.queue_type,
+        groups=o.groups,
+        producers=producers,
+        consumers=consumers,
+        batch_size=o.batch_size,
+        visibility_timeout_seconds=o.visibility_timeout,
+        handler_time=o.handler_time,
+        crash_probability=o.crash_probability,
+        max_receive_count=o.max_receive_count,
+        messages=o.max_messages * producers,
+        wait_time_seconds=o.wait_time,
+        duration_seconds=int(getattr(o, "run_time", None) or MAX_RUN_SECONDS),
+    )
+
+
+def guard_aws_costs(environment: Environment) -> None:
+    """Against real AWS: print the planned run's requests and cost (labsqs.plan); exit 2 unless the user
+    passed --i-understand-aws-costs. Runs on the master or the single process, before any request."""
+    from labsqs.plan import estimate_cost
+
+    estimate = estimate_cost([planned_config(environment)])
+    print(f"labsqs: {estimate.render()}", flush=True)
+    if not getattr(environment.parsed_options, "i_understand_aws_costs", False):
+        print(
+            "labsqs: this Locust run sends real, billed requests to AWS — re-run with "
+            "--i-understand-aws-costs once the estimate above is acceptable",
+            file=sys.stderr,
+            flush=True,
+        )
+        raise SystemExit(2)
 
 
 def on_test_start(environment: Environment, **_: Any) -> None:
@@ -463,6 +532,7 @@ class ProducerUser(SqsUser):
         now = time.time()
         messages = [self.message(i, now) for i in range(n)]
         self.attempted += n
+        started = time.perf_counter()
         if self.batch_size == 1:
             msg_id, entry = messages[0]
             entry.pop("Id")
@@ -478,9 +548,9 @@ class ProducerUser(SqsUser):
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             sent_ids = [msg_id for msg_id, entry in messages if entry["Id"] in done]
-        now = time.time()
+        now, took = time.time(), time.perf_counter() - started
         for msg_id in sent_ids:
-            self.lab.record("sent", msg_id, t=now)
+            self.lab.record("sent", msg_id, t=now, seconds=took)
         self.lab.counters["send_failed"] += n - len(sent_ids)
 
 
@@ -516,6 +586,7 @@ class ConsumerUser(SqsUser):
         self.crash_probability = float(self.options.crash_probability)
         self.held: list[Received] = []  # received, not yet deleted
         self.finished: list[Received] = []  # handled, not yet deleted
+        self.deleted_at: float | None = None  # perf_counter when this consumer's last delete returned
 
     @task
     def consume(self) -> None:
@@ -531,17 +602,22 @@ class ConsumerUser(SqsUser):
                 time.sleep(seconds / 2)  # dies half-way through this message
                 self.crash()
                 return
+            started = time.perf_counter()
             if seconds > 0:
                 time.sleep(seconds)  # gevent-patched: the other users run meanwhile
             if message.msg_id in self.lab.handled_ids:
                 self.lab.counters["duplicates"] += 1
             self.lab.handled_ids.add(message.msg_id)
-            self.lab.record("handled", message.msg_id)
+            self.lab.record("handled", message.msg_id, seconds=time.perf_counter() - started)
             self.finished.append(message)
         self.delete(self.finished)
         self.held, self.finished = [], []
 
     def receive(self) -> list[Received]:
+        started = time.perf_counter()
+        # timed from when this consumer was ready: its last delete's return, so the turn-around between
+        # the two (bookkeeping, Locust's loop, waiting for the CPU while other users run) counts too
+        ready, self.deleted_at = self.deleted_at or started, None
         response = self.call(
             "ReceiveMessage",
             self.sqs.receive_message,
@@ -555,10 +631,11 @@ class ConsumerUser(SqsUser):
         if response is None:
             time.sleep(IDLE_SLEEP_SECONDS)  # a failing endpoint must not become a busy loop
             return []
+        took = time.perf_counter() - ready
         messages = [Received.parse(m) for m in response.get("Messages", [])]
         now = time.time()
         for message in messages:
-            self.lab.record("received", message.msg_id, message.receive_count, t=now)
+            self.lab.record("received", message.msg_id, message.receive_count, t=now, seconds=took)
             if message.receive_count > 1:
                 self.lab.counters["redeliveries"] += 1
         return messages
@@ -566,6 +643,7 @@ class ConsumerUser(SqsUser):
     def delete(self, messages: list[Received]) -> None:
         if not messages:
             return
+        started = time.perf_counter()
         if len(messages) == 1 and self.batch_size == 1:
             ok = self.call(
                 "DeleteMessage",
@@ -584,10 +662,10 @@ class ConsumerUser(SqsUser):
             )
             done = {e["Id"] for e in (response or {}).get("Successful", [])}
             deleted = [m for i, m in enumerate(messages) if str(i) in done]
-        now = time.time()
+        now, took = time.time(), time.perf_counter() - started
         fire = self.environment.events.request.fire
         for message in deleted:
-            self.lab.record("deleted", message.msg_id, t=now)
+            self.lab.record("deleted", message.msg_id, t=now, seconds=took)
             self.lab.deleted_ids.add(message.msg_id)
             if message.sent_at is not None:
                 fire(
@@ -599,6 +677,7 @@ class ConsumerUser(SqsUser):
                     context={},
                 )
         self.lab.counters["delete_failed"] += len(messages) - len(deleted)
+        self.deleted_at = time.perf_counter()
 
     def crash(self) -> None:
         """The consumer dies holding its batch: nothing is deleted or handed back."""

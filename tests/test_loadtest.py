@@ -133,6 +133,65 @@ def test_plain_locustfile_creates_its_queue_accounts_and_cleans_up(tmp_path, loa
     assert stats.loc[("SQS", "DeleteMessage"), "Request Count"] == 40
 
 
+def _free_port_near_engine() -> int:
+    """A free loopback port just above the engine's (LABSQS_PORT + 1 ...): parallel labs keep apart."""
+    import socket
+
+    base = int(os.environ.get("LABSQS_PORT", "4566"))
+    for port in range(base + 1, base + 20):
+        with socket.socket() as sock:
+            try:
+                sock.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    return 0  # bench then takes any free port
+
+
+@pytest.mark.engine
+def test_distributed_run_merges_every_workers_counters_and_event_logs(
+    tmp_path, load_engine, queue_name
+):
+    engine_state, sqs = load_engine, sqs_client(load_engine.endpoint)  # the load runs' engine (metrics off)
+    # GIVEN a short configuration: 2 producers (100 messages each) and 2 consumers
+    config = bench.LoadConfig(
+        "throughput", producers=2, consumers=2, batch_size=10, messages=200, duration_seconds=4
+    ).validate()
+    # WHEN bench runs it as a Locust master and two worker processes talking over loopback TCP
+    result = bench.run_config(
+        config,
+        directory=tmp_path / "run",
+        endpoint=engine_state.endpoint,
+        env=_env(engine_state),
+        workers=2,
+        master_port=_free_port_near_engine(),
+        sqs=sqs,
+        queue_name=queue_name("dist"),
+    )
+
+    # THEN the master saw two workers, and each worker ran users and kept its own books
+    master_log = (tmp_path / "run" / "locust.log").read_text()
+    assert "2 workers connected" in master_log or "workers connected: 2" in master_log.lower(), master_log
+    counters = bench.read_counters(tmp_path / "run" / "lab")
+    assert len(counters) == 2 and all(c.get("sent", 0) + c.get("received", 0) > 0 for c in counters)
+    events = bench.read_events(tmp_path / "run" / "lab")
+    assert events.pid.nunique() == 2  # one merged event log from both workers
+    # AND the master's accounting merged every worker's counters: all 200 sent, all accounted for
+    line = re.search(r"labsqs accounting at stop: (.*)", master_log)
+    assert line and line.group(1).startswith("sent 200 ") and line.group(1).endswith("balances"), master_log
+    a = result.accounting
+    assert a.sent == sum(c.get("sent", 0) for c in counters) == 200
+    assert a.sent == a.processed + a.dlq_only + a.queued + a.in_flight and a.balanced
+    # AND the merged event log becomes one report that says how many load processes ran
+    assert result.row["load_processes"] == 2 and result.row["counters_sent"] == 200
+    paths = bench.write_report(
+        [result], tmp_path, bench.EngineInfo("localstack", "test", engine_state.endpoint)
+    )
+    summary = paths["summary"].read_text()
+    assert "load processes per run (that ran users, each with its own event log): 2" in summary
+    assert pd.read_csv(paths["csv"]).sent.tolist() == [200]
+
+
 # --- refusals and bad options (no request is made) -----------------------------------------------
 def test_aws_engine_refuses_without_the_flag_and_prints_the_estimate_first(monkeypatch, capsys):
     # GIVEN no way to reach AWS: any client creation would fail the test
@@ -151,6 +210,27 @@ def test_aws_engine_refuses_without_the_flag_and_prints_the_estimate_first(monke
     assert "SQS requests" in out and "$" in out and "FIFO" in out and "pricing" in out
     assert "--i-understand-aws-costs" in err
     assert "locust" not in sys.modules  # the CLI never imports Locust (gevent patching)
+
+
+def test_plain_locust_master_against_aws_prints_the_planned_cost_and_refuses_without_the_flag(tmp_path):
+    # GIVEN a distributed-mode master pointed at real AWS (the lab client's opt-in), without the cost flag
+    env = {k: v for k, v in os.environ.items() if k not in ("LABSQS_ENDPOINT", "AWS_ENDPOINT_URL")}
+    env.update(
+        LABSQS_ENGINE="aws", LABSQS_ALLOW_AWS="1", AWS_ACCESS_KEY_ID="none", AWS_SECRET_ACCESS_KEY="none"
+    )
+    cmd = [
+        str(LOCUST), "-f", str(REPO / "loadtests" / "throughput.py"), "--master", "--headless", "-u", "20",
+        "-r", "10", "-t", "60s", "--expect-workers", "2", "--master-bind-host", "127.0.0.1",
+        "--master-bind-port", str(_free_port_near_engine() or 5557), "--queue-type", "fifo",
+        "--groups", "100",
+    ]  # fmt: skip
+    # WHEN it starts
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, cwd=tmp_path)
+    # THEN it printed the planned run's requests and cost first, then refused (exit 2) before any request
+    assert proc.returncode == 2, proc.stdout + proc.stderr
+    assert re.search(r"about [\d,]+ SQS requests .* FIFO at \$0\.50/M", proc.stdout)
+    assert "--i-understand-aws-costs" in proc.stderr and "Traceback" not in proc.stderr
+    assert "created queue" not in proc.stdout + proc.stderr
 
 
 def test_cost_estimate_prices_fifo_above_standard():
@@ -172,6 +252,7 @@ def test_cost_estimate_prices_fifo_above_standard():
     ("args", "message"),
     [
         (["--processes", "0"], "--processes must be between 1 and"),
+        (["--workers", "17"], "--workers must be between 0 and 16"),
         (["--scenario", "soak"], "invalid choice: 'soak'"),
     ],
 )
