@@ -139,3 +139,8 @@ class InvalidResumeUpdate(InvalidMessage):
 
 class ResumeStateError(LabSqsError):
     """A resume update does not fit the stored resume (CREATE of an existing one, UPDATE of a missing one)."""
+
+
+# --- monitoring ----------------------------------------------------------------------------------
+class AlarmError(LabSqsError):
+    """A CloudWatch alarm does not exist, or did not reach the state waited for in time."""
