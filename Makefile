@@ -4,6 +4,8 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.labsqs-installed
+UV := $(VENV)/bin/uv
+UV_VERSION := 0.13.9
 PYTEST_ARGS ?=
 
 .PHONY: lab test install engine down bench faults conformance lock lint clean
@@ -17,12 +19,15 @@ test: install ## set up, start the engine, run every test (package, integration,
 
 install: $(STAMP)
 
-$(STAMP): pyproject.toml constraints.txt
+# uv installs the locked environment (uv.lock: one universal lock for every Python >= 3.11 the lab promises)
+# in seconds; it is bootstrapped from the package index into the venv with pip, then keeps itself (it is in
+# the lock too, and the engine manager uses it for the engine's own environment).
+$(STAMP): pyproject.toml uv.lock
 	@$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "labsqs needs Python >= 3.11 for its own environment"'
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	@echo "installing the lab's environment into $(VENV) (once; log in $(VENV)/pip.log)"
-	$(PY) -m pip install --disable-pip-version-check -c constraints.txt -e ".[lab,load,dev]" > $(VENV)/pip.log 2>&1 \
-	  || { grep -v 'is ignored: it is neither' $(VENV)/pip.log | tail -40; exit 1; }
+	test -x $(UV) || $(PY) -m pip install --disable-pip-version-check --quiet uv==$(UV_VERSION)
+	@echo "installing the lab's environment into $(VENV) with uv (once)"
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 $(UV) sync --frozen --extra lab --extra load --extra dev --quiet
 	touch $(STAMP)
 
 engine: install ## start the engine only
@@ -49,8 +54,8 @@ lint: install
 	$(VENV)/bin/ruff check labsqs tests benchmarks loadtests
 	$(VENV)/bin/mypy labsqs
 
-lock: install ## re-pin constraints.txt from the current environment
-	$(PY) -m pip freeze --exclude-editable | grep -v '^labsqs' > constraints.txt
+lock: install ## re-resolve uv.lock after changing pyproject.toml's dependencies (every Python >= 3.11)
+	UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 $(UV) lock
 
 clean:
 	rm -rf $(VENV) .labsqs

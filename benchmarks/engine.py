@@ -1,11 +1,14 @@
-"""Engine benchmark: why LocalStack-on-the-host is the lab's default.
+"""Engine benchmark: why LocalStack-on-the-host is the lab's default, and what SQS metrics cost.
 
 Prints, for each engine available on this machine, in one run:
-- start time (engine environment already installed), and the cold install of that environment separately;
+- start time of `labsqs up` (environment installed; median of START_ROUNDS starts): the lessons' engine
+  (SQS, SNS, CloudWatch, S3, SES; lazily loaded) and the load runs' engine; the cold install separately;
 - raw boto3 throughput: single send, batch send (10), receive 10 + delete batch — on a short queue and
-  with a 10,000-message backlog;
-- the cost of binding LocalStack to loopback: the lab's launcher (Twisted on 127.0.0.1) vs LocalStack's
-  default (Twisted on 0.0.0.0) vs GATEWAY_SERVER=hypercorn (loopback), measured side by side.
+  with a 10,000-message backlog — for: the lessons' engine (SQS metrics published to CloudWatch), the load
+  runs' engine (metrics off: what `labsqs bench` starts), an engine without CloudWatch at all (sqs,sns:
+  the reference), the load engine on LocalStack 4.13.1 (the line of machines without Python 3.13),
+  LocalStack's default bind (0.0.0.0, to show the loopback launcher costs nothing) and moto;
+- the ratios: load engine / no-CloudWatch engine (the target is >= 0.9x) and lessons / no-CloudWatch.
 
 Figures are msg/s, median of ROUNDS rounds. Every loop is bounded in count and time.
 
@@ -29,6 +32,13 @@ from labsqs import engine
 from labsqs.client import sqs_client
 
 ROUNDS = 5
+START_ROUNDS = 3
+VARIANTS: dict[str, dict] = {  # engine.up() keyword arguments
+    "lessons (metrics on)": {"metrics": True},
+    "load (metrics off)": {"metrics": False},
+    "no CloudWatch (sqs,sns)": {"metrics": False, "services": "sqs,sns"},
+    "load, LocalStack 4.13.1": {"metrics": False, "localstack": "4.13.1"},
+}
 BACKLOG_MESSAGES = 10_000
 ROUND_CAP_SECONDS = 15.0
 
@@ -37,6 +47,10 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def bound(port: int) -> str:
+    return ",".join(sorted(engine.listening_addresses(port)))
 
 
 def rate(fn: Callable[[], int]) -> float:
@@ -122,27 +136,32 @@ def throughput(
     return out
 
 
-def start_localstack_variant(variant: str, port: int, home: Path) -> tuple[int, str, float]:
-    """Start LocalStack as the lab does ("loopback"), as it does by default ("default"), or on hypercorn."""
-    python = engine.ensure_localstack_env(progress=lambda _: None)
-    env = engine._localstack_env(home, "127.0.0.1", port, "sqs")  # noqa: SLF001 - same env as the lab's
-    cmd = [str(python), str(engine.LAUNCHER)]
-    if variant == "default":
-        cmd = [str(python), "-m", "localstack.runtime.main"]
-    elif variant == "hypercorn":
-        env["GATEWAY_SERVER"] = "hypercorn"
-        cmd = [str(python), "-m", "localstack.runtime.main"]
-    log = home / f"{variant}.log"
-    t0 = time.perf_counter()
-    proc = engine._spawn(cmd, env, log)  # noqa: SLF001
+def start_default_bind(port: int, home: Path) -> tuple[int, str]:
+    """LocalStack as it starts without the lab's launcher: Twisted listening on 0.0.0.0 (sqs,sns)."""
+    line, python = engine.ensure_localstack_env(progress=lambda _: None)
+    env = engine._localstack_env(home, "127.0.0.1", port, "sqs,sns", False)  # noqa: SLF001 - the lab's env
+    log = home / "default-bind.log"
+    proc = engine._spawn([str(python), "-m", "localstack.runtime.main"], env, log)  # noqa: SLF001
     endpoint = f"http://127.0.0.1:{port}"
 
     def ready() -> str | None:
-        health = engine.localstack_health(endpoint)
-        return "ok" if health and health.get("services", {}).get("sqs") == "running" else None
+        return "ok" if engine.localstack_health(endpoint) and engine._sqs_answers(endpoint) else None  # noqa: SLF001
 
     engine._wait_ready(proc, ready, log, 90)  # noqa: SLF001
-    return proc.pid, endpoint, time.perf_counter() - t0
+    return proc.pid, endpoint
+
+
+def start_times(home: Path) -> dict[str, float]:
+    """Median seconds from `up()` to an answering engine, per variant, over START_ROUNDS fresh starts."""
+    times: dict[str, list[float]] = {"lessons (metrics on)": [], "load (metrics off)": []}
+    for _ in range(START_ROUNDS):
+        for name in times:
+            port = free_port()
+            t0 = time.perf_counter()
+            engine.up("localstack", port=port, home=home, progress=lambda _: None, **VARIANTS[name])
+            times[name].append(time.perf_counter() - t0)
+            engine.down(port=port, home=home, progress=lambda _: None)
+    return {name: statistics.median(ts) for name, ts in times.items()}
 
 
 def main() -> int:
@@ -158,7 +177,7 @@ def main() -> int:
         f"python {sys.version.split()[0]}, {os.cpu_count()} cores; msg/s median of {ROUNDS}; "
         f"backlog {backlog}"
     )
-    rows: dict[str, dict[str, float | int]] = {}
+    rows: dict[str, dict[str, float | int | str]] = {}
 
     with tempfile.TemporaryDirectory() as tmp:
         home = Path(tmp)
@@ -166,47 +185,51 @@ def main() -> int:
             cold_home = home / "cold"
             os.environ["LABSQS_HOME"] = str(cold_home)
             t0 = time.perf_counter()
-            engine.ensure_localstack_env(progress=lambda _: None)
+            line, _ = engine.ensure_localstack_env(progress=lambda _: None)
             cold = time.perf_counter() - t0
             os.environ.pop("LABSQS_HOME")
-            print(f"cold install of the LocalStack engine environment: {cold:.1f} s")
+            print(f"cold install of the LocalStack {line.version} engine environment: {cold:.1f} s")
+        for name, seconds in start_times(home).items():
+            print(f"start (labsqs up -> answering), {name}: {seconds:.2f} s (median of {START_ROUNDS})")
 
-        pids, endpoints = [], {}
+        ports, pids, endpoints = [], [], {}
         try:
-            for variant in ("loopback", "default", "hypercorn"):
+            for name, kwargs in VARIANTS.items():
                 port = free_port()
-                pid, endpoint, started = start_localstack_variant(variant, port, home)
-                pids.append(pid)
-                name = f"localstack ({variant})"
-                endpoints[name] = endpoint
-                rows[name] = {"start s": started, "bound": ",".join(sorted(engine.listening_addresses(port)))}
+                state = engine.up("localstack", port=port, home=home, progress=lambda _: None, **kwargs)
+                ports.append(port)
+                endpoints[name] = str(state.endpoint)
+                rows[name] = {"engine": state.description, "bound": bound(port)}
             port = free_port()
-            t0 = time.perf_counter()
+            pid, endpoints["default bind (sqs,sns)"] = start_default_bind(port, home)
+            pids.append(pid)
+            rows["default bind (sqs,sns)"] = {"engine": "as LocalStack starts", "bound": bound(port)}
+            port = free_port()
             state = engine.up("moto", port=port, home=home, progress=lambda _: None)
-            rows["moto"] = {"start s": time.perf_counter() - t0,
-                            "bound": ",".join(sorted(engine.listening_addresses(port)))}  # fmt: skip
+            ports.append(port)
             endpoints["moto"] = str(state.endpoint)
-            up = ", ".join(f"{n} on {row['bound']}" for n, row in rows.items())
-            print(f"  engines up: {up}", flush=True)
+            rows["moto"] = {"engine": state.description, "bound": bound(port)}
+            print("  engines up: " + ", ".join(f"{n} on {r['bound']}" for n, r in rows.items()), flush=True)
             for name, figures in throughput(endpoints, sizes, backlog).items():
                 rows[name].update(figures)
         finally:
             for pid in pids:
                 engine._terminate(pid)  # noqa: SLF001
-            engine.down(port=port, home=home, progress=lambda _: None)
+            for port in ports:
+                engine.down(port=port, home=home, progress=lambda _: None)
 
-    keys = [k for k in next(iter(rows.values())) if k != "bound"]
+    keys = [k for k in next(iter(rows.values())) if k not in {"bound", "engine"}]
     print()
-    print(f"{'engine':24s} {'bound':10s} " + " ".join(f"{k:>22s}" for k in keys))
+    print(f"{'engine':26s} {'bound':10s} " + " ".join(f"{k:>22s}" for k in keys))
     for name, row in rows.items():
         cells = " ".join(f"{row[k]:22.1f}" if isinstance(row[k], float) else f"{row[k]:>22}" for k in keys)
-        print(f"{name:24s} {str(row['bound']):10s} {cells}")
-    lo, de = rows["localstack (loopback)"], rows["localstack (default)"]
-    hy = rows["localstack (hypercorn)"]
-    for k in ("batch send", "receive+delete"):
-        print(f"loopback/default {k}: {lo[k] / de[k]:.2f}x   hypercorn/default {k}: {hy[k] / de[k]:.2f}x")
-    mo = rows["moto"]
-    ratio = lo["backlog receive+delete"] / mo["backlog receive+delete"]
+        print(f"{name:26s} {str(row['bound']):10s} {cells}")
+    print()
+    ref = rows["no CloudWatch (sqs,sns)"]
+    for name in [n for n in rows if n not in {"no CloudWatch (sqs,sns)", "moto"}]:
+        ratios = ", ".join(f"{k} {float(rows[name][k]) / float(ref[k]):.2f}x" for k in keys if k != "backlog")
+        print(f"{name} / no CloudWatch: {ratios}")
+    ratio = float(ref["backlog receive+delete"]) / float(rows["moto"]["backlog receive+delete"])
     print(f"localstack/moto receive+delete with backlog: {ratio:.1f}x")
     return 0
 

@@ -160,7 +160,14 @@ def main() -> int:
     parser.add_argument("--rounds", type=int, default=3, help="measurements per side and phase (alternating)")
     args = parser.parse_args()
 
-    endpoint = resolve_endpoint() if os.environ.get("LABSQS_ENDPOINT") else engine.up().endpoint
+    if os.environ.get("LABSQS_ENDPOINT"):
+        return run(resolve_endpoint(), args)
+    # the load runs' engine (SQS metrics off), as `labsqs bench` uses
+    with engine.started(port=engine.load_port(), metrics=False) as state:
+        return run(state.endpoint, args)
+
+
+def run(endpoint: str | None, args: argparse.Namespace) -> int:
     sqs = sqs_client(endpoint)
     print(
         f"engine endpoint {endpoint}; {args.users} Locust users vs {args.users} boto3 threads; batches of 10"

@@ -38,6 +38,7 @@ load-spec helpers below (handler-time distributions, option checks) are shared w
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -1044,7 +1045,25 @@ def bench(
     aws_costs_ok: bool = False,
     progress: Progress = print,
 ) -> tuple[list[RunResult], dict[str, Path]]:
-    """Run a scenario's matrix (or ``all``) and write the report; returns the results and report paths."""
+    """Run a scenario's matrix (or ``all``) and write the report; returns the results and report paths.
+
+    Locally the run starts its own engine with SQS metrics off on :func:`labsqs.engine.load_port` and stops
+    it afterwards (``LABSQS_ENDPOINT`` points it at an engine you run instead).
+    """
+    with contextlib.ExitStack() as stack:
+        return _bench(scenario, quick, engine_name, processes, out, aws_costs_ok, progress, stack)
+
+
+def _bench(
+    scenario: str,
+    quick: bool,
+    engine_name: str | None,
+    processes: int,
+    out: Path | str,
+    aws_costs_ok: bool,
+    progress: Progress,
+    stack: contextlib.ExitStack,
+) -> tuple[list[RunResult], dict[str, Path]]:
     from labsqs import engine
     from labsqs.client import resolve_endpoint, sqs_client
 
@@ -1074,8 +1093,13 @@ def bench(
             version = str(health.get("version")) if health else "unknown"
             name = "localstack" if health else "external"
         else:
-            state = engine.up(engine_name, progress=progress)
-            endpoint, version, name = state.endpoint, state.version, state.engine
+            # a load run gets its own engine with SQS's CloudWatch metrics off: publishing them costs the
+            # lessons' engine about two thirds of its throughput (benchmarks/engine.py measures both)
+            state = stack.enter_context(
+                engine.started(engine_name, port=engine.load_port(), metrics=False, progress=progress)
+            )
+            endpoint, name = state.endpoint, state.engine
+            version = state.description.removeprefix(f"{name} ") + ", SQS metrics off"
         if name == "moto":
             progress(f"warning: {engine.MOTO_WARNING}")
         env["LABSQS_ENDPOINT"] = endpoint or ""

@@ -30,7 +30,7 @@ def cmd_up(args: argparse.Namespace) -> int:
     state = engine.up(args.engine, port=args.port)
     if state.engine == "moto":
         print(f"warning: {engine.MOTO_WARNING}", file=sys.stderr)
-    print(f"endpoint {state.endpoint or 'AWS'}  (engine {state.engine} {state.version}, pid {state.pid})")
+    print(f"endpoint {state.endpoint or 'AWS'}  (engine {state.description}, pid {state.pid})")
     return 0
 
 

@@ -157,7 +157,9 @@ def service_client(
     )  # fmt: skip
 
 
-def sns_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+def sns_client(
+    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+) -> Any:
     """An SNS client (topics: the fan-out pattern, CloudWatch alarm actions)."""
     return service_client("sns", endpoint, region=region, allow_aws=allow_aws)
 
@@ -169,12 +171,16 @@ def cloudwatch_client(
     return service_client("cloudwatch", endpoint, region=region, allow_aws=allow_aws)
 
 
-def s3_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+def s3_client(
+    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+) -> Any:
     """An S3 client (seed 1's "Store in S3": the resume PDFs)."""
     return service_client("s3", endpoint, region=region, allow_aws=allow_aws)
 
 
-def ses_client(endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None) -> Any:
+def ses_client(
+    endpoint: str | None = None, *, region: str | None = None, allow_aws: bool | None = None
+) -> Any:
     """An SES client (seed 1's "Send Email to User")."""
     return service_client("ses", endpoint, region=region, allow_aws=allow_aws)
 

@@ -2012,13 +2012,13 @@ def _log(message: str) -> None:
 
 @contextlib.contextmanager
 def engine_endpoint(
-    name: str | None = None, endpoint: str | None = None
+    name: str | None = None, endpoint: str | None = None, localstack: str | None = None
 ) -> Iterator[tuple[str | None, str, str]]:
     """Yield ``(endpoint, engine label, version)`` for the suite to run against.
 
-    ``endpoint`` wins; ``moto`` starts a throwaway moto server on a free port (stopped afterwards);
-    other engine names use ``labsqs up`` (reusing a running engine; one started here is stopped again);
-    nothing at all means the engine the lab already runs.
+    ``endpoint`` wins; ``moto`` or a LocalStack line (``localstack="4.13.1"``) starts a throwaway engine on
+    a free port (stopped afterwards); other engine names use ``labsqs up`` (reusing a running engine; one
+    started here is stopped again); nothing at all means the engine the lab already runs.
     """
     from labsqs import engine
     from labsqs.client import resolve_endpoint
@@ -2028,22 +2028,18 @@ def engine_endpoint(
         label = "localstack" if health else "endpoint"
         yield endpoint, label, str(health.get("version")) if health else "unknown"
         return
-    if name == "moto":
+    if name == "moto" or localstack:
         with tempfile.TemporaryDirectory(prefix="labsqs-conformance-") as home:
-            port = _free_port()
-            state = engine.up("moto", port=port, home=Path(home), progress=_log)
-            try:
-                yield state.endpoint, "moto", state.version
-            finally:
-                engine.down(port=port, home=Path(home), progress=_log)
+            kind = "moto" if name == "moto" else "localstack"
+            with engine.started(
+                kind, port=_free_port(), home=Path(home), localstack=localstack, progress=_log
+            ) as state:
+                line = engine.find_localstack_python(localstack)[0] if localstack else None
+                yield state.endpoint, line.label if line else "moto", state.description
         return
     if name is not None:
-        state = engine.up(name, progress=_log)
-        try:
+        with engine.started(name, progress=_log) as state:
             yield state.endpoint, state.engine, state.version
-        finally:
-            if not state.reused and state.engine != "aws":
-                engine.down(port=state.port, progress=_log)
         return
     url = resolve_endpoint(None)
     running = engine.current()
@@ -2062,8 +2058,10 @@ def _bar(i: int, total: int, result: CheckResult, width: int = 20) -> str:
     )
 
 
-def _run_engine(name: str | None, endpoint: str | None, only: list[str] | None) -> dict[str, Any]:
-    with engine_endpoint(name, endpoint) as (url, label, version):
+def _run_engine(
+    name: str | None, endpoint: str | None, only: list[str] | None, localstack: str | None = None
+) -> dict[str, Any]:
+    with engine_endpoint(name, endpoint, localstack) as (url, label, version):
         _log(f"conformance: {len(select(only))} checks against {label} {version} at {url or 'AWS'}")
         t0 = time.monotonic()
         results = run_checks(url, only=only, progress=lambda i, n, r: _log(_bar(i, n, r)))
@@ -2076,6 +2074,21 @@ def _run_engine(name: str | None, endpoint: str | None, only: list[str] | None) 
         "seconds": round(wall, 1),
         "results": results,
     }
+
+
+def _installable_lines() -> list[Any]:
+    """The LocalStack lines a Python on this machine runs (each gets a column in docs/conformance.md)."""
+    from labsqs import engine
+
+    found = []
+    for line in engine.LOCALSTACK_LINES:
+        try:
+            engine.find_localstack_python(line.version)
+        except engine.PythonNotFound as exc:
+            _log(f"conformance: skipping LocalStack {line.version}: {exc.message}")
+            continue
+        found.append(line)
+    return found
 
 
 def _as_json(run: dict[str, Any]) -> dict[str, Any]:
@@ -2091,14 +2104,17 @@ def _cmd_conformance(args: argparse.Namespace) -> int:
     if args.write_docs:
         if args.only or args.endpoint or args.engine:
             _log(
-                "labsqs: --write-docs runs every check against localstack and moto; "
+                "labsqs: --write-docs runs every check against each LocalStack line and moto; "
                 "drop --only/--engine/--endpoint"
             )
             return 2
-        runs = [_run_engine("localstack", None, None), _run_engine("moto", None, None)]
+        runs = [_run_engine("localstack", None, None, line.version) for line in _installable_lines()]
+        runs.append(_run_engine("moto", None, None))
         versions = {
-            "localstack": f"LocalStack {runs[0]['version']} on the host (localstack-core, `labsqs up`)",
-            "moto": f"{runs[1]['version']} server (`python -m moto.server`)",
+            r["engine"]: f"{r['version']} on the host (`labsqs up`)"
+            if r["engine"] != "moto"
+            else f"{r['version']} server (`python -m moto.server`)"
+            for r in runs
         }
         path = write_markdown({r["engine"]: r["results"] for r in runs}, args.docs_path, versions=versions)
         if args.json:
@@ -2140,7 +2156,7 @@ def register_cli(
     p.add_argument(
         "--write-docs",
         action="store_true",
-        help="run against localstack and moto and write the matrix to docs/conformance.md",
+        help="run against every LocalStack line and moto and write the matrix to docs/conformance.md",
     )
     p.add_argument("--docs-path", default=str(DOCS_PATH), help=argparse.SUPPRESS)
     commands["conformance"] = _cmd_conformance

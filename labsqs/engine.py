@@ -4,13 +4,20 @@ Real SQS lives in AWS. To learn and measure on a laptop you need something that 
 port. The lab knows four engines:
 
 ``localstack`` (default)
-    LocalStack's open-source core, run **on the host without Docker** in its own Python >= 3.13
-    environment (``<lab home>/engine-venv``, pinned by ``labsqs/engine-constraints.txt``). Fast, flat
-    with backlog, and faithful to SQS on every behaviour the lessons use. It keeps nothing across
-    restarts.
+    LocalStack's open-source core, run **on the host without Docker** in an environment of its own
+    (``<lab home>/engine-venv-<version>``), one of two pinned lines (:data:`LOCALSTACK_LINES`):
+    **2026.3.0** (the last open-source core; its repository was archived on 2026-03-23) where a Python
+    >= 3.13 exists, else **4.13.1** (the last core that runs on Python 3.11/3.12) in a venv of the lab's
+    own Python. Both give identical results on the lab's conformance checks. Fast, flat with backlog, and
+    faithful to SQS on every behaviour the lessons use. It keeps nothing across restarts.
+
+    Beside SQS it runs the AWS services the seeds use: SNS, CloudWatch (SQS publishes its metrics every
+    :data:`METRICS_REPORT_INTERVAL_SECONDS`), S3 and SES. Publishing metrics costs SQS throughput (about 3x
+    on batched sends), so load runs start their own engine with SQS metrics off (``metrics=False``).
 ``moto``
-    moto's server, from the lab's own environment. The fallback when no Python >= 3.13 exists. Its cost
-    grows with the queue's length (a receive rescans the queue), so load figures against it measure moto.
+    moto's server, from the lab's own environment. The engine of last resort, when LocalStack cannot be
+    installed at all. Its cost grows with the queue's length (a receive rescans the queue), so load figures
+    against it measure moto, and a few lesson cells say where it differs from SQS.
 ``docker``
     LocalStack in Docker, from the repository's ``docker-compose.yml``, for users who have Docker.
 ``aws``
@@ -20,8 +27,8 @@ The engine listens on loopback only. LocalStack's default (Twisted) gateway bind
 whatever ``GATEWAY_LISTEN`` says; the lab starts it through a tiny launcher
 (``labsqs/_localstack_launcher.py``) that hands Twisted the loopback interface before the runtime starts.
 
-State lives in one lab-owned folder (``LABSQS_HOME``, default ``.labsqs/`` in the checkout): the engine's
-environment, its data/config/cache folders, its log, and ``engine-<port>.json`` recording the running
+State lives in one lab-owned folder (``LABSQS_HOME``, default ``.labsqs/`` in the checkout): the engines'
+environments, its data/config/cache folders, its log, and ``engine-<port>.json`` recording the running
 engine's PID so ``labsqs down`` stops exactly that process.
 """
 
@@ -39,38 +46,74 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
+from typing import Any
 
-from labsqs.errors import EngineError, PortInUse, PythonNotFound, UnknownEngine
+from labsqs.errors import EngineError, EngineInstallFailed, PortInUse, PythonNotFound, UnknownEngine
 
 ENGINES = ("localstack", "moto", "docker", "aws")
 DEFAULT_ENGINE = "localstack"
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 4566
-LOCALSTACK_REQUIREMENTS = (
-    "localstack-core[base-runtime]==2026.3.0",
-    "cbor2<6",
-    "pyopenssl<26.2",
-    "service-identity",
-)
-MIN_ENGINE_PYTHON = (3, 13)
+MIN_ENGINE_PYTHON = (3, 13)  # LocalStack 2026.3 uses PEP 695 generics and warnings.deprecated
 START_TIMEOUT_SECONDS = 90.0
 STOP_TIMEOUT_SECONDS = 15.0
+LESSON_SERVICES = ("sqs", "sns", "cloudwatch", "s3", "ses")  # what the seeds use beside SQS
+METRICS_REPORT_INTERVAL_SECONDS = 5  # AWS publishes SQS metrics once a minute; a lesson cannot wait that long
+MOTO_EXT_VERSION = "5.1.54"  # LocalStack's SES provider runs on moto inside the engine's environment
 MOTO_WARNING = (
     "moto is the engine: its throughput falls as the backlog grows (a receive rescans the queue), "
-    "so load-test figures measure moto, not SQS. Install Python >= 3.13 for the LocalStack engine."
+    "so load-test figures measure moto, not SQS, and a few lessons note behaviours moto lacks. "
+    "The LocalStack engine needs Python >= 3.11 with venv: see `labsqs up --engine localstack`."
 )
-
 Progress = Callable[[str], None]
 PACKAGE_DIR = Path(__file__).resolve().parent
-CONSTRAINTS_FILE = PACKAGE_DIR / "engine-constraints.txt"
 LAUNCHER = PACKAGE_DIR / "_localstack_launcher.py"
 
 
 def _quiet(_: str) -> None:
     pass
+
+
+@dataclass(frozen=True)
+class LocalStackLine:
+    """One pinned LocalStack core release, the Pythons it runs on and its constraints file."""
+
+    version: str
+    python_min: tuple[int, int]
+    python_below: tuple[int, int] | None
+    constraints: Path
+    label: str  # its column in docs/conformance.md
+
+    @property
+    def requirements(self) -> tuple[str, ...]:
+        # without the three pins the install fails with misleading plugin-loader errors (facts/engines.md)
+        return (
+            f"localstack-core[base-runtime]=={self.version}", "cbor2<6", "pyopenssl<26.2", "service-identity",
+            f"moto-ext[all]=={MOTO_EXT_VERSION}",
+        )  # fmt: skip
+
+    def runs_on(self, version: tuple[int, int]) -> bool:
+        return version >= self.python_min and (self.python_below is None or version < self.python_below)
+
+    @property
+    def python_text(self) -> str:
+        low = ".".join(map(str, self.python_min))
+        if self.python_below is None:
+            return f"Python >= {low}"
+        return f"Python {low}-3.{self.python_below[1] - 1}"
+
+
+# Newest first: the first line with a Python on the machine wins. LocalStack's open-source repository was
+# archived on 2026-03-23, so these are pinned, not upgraded.
+LOCALSTACK_LINES = (
+    LocalStackLine("2026.3.0", MIN_ENGINE_PYTHON, None, PACKAGE_DIR / "engine-constraints.txt", "localstack"),
+    LocalStackLine(
+        "4.13.1", (3, 11), MIN_ENGINE_PYTHON, PACKAGE_DIR / "engine-constraints-4.13.txt", "localstack-4.13"
+    ),
+)
 
 
 # --- where things live ---------------------------------------------------------------------------
@@ -115,6 +158,14 @@ class EngineState:
     version: str
     log: str | None = None
     reused: bool = False
+    python: str | None = None  # the engine's Python version (LocalStack), for status and reports
+
+    @property
+    def description(self) -> str:
+        """``localstack 4.13.1 (Python 3.11.2)``: which engine, which release, on which Python."""
+        python = f" (Python {self.python})" if self.python else ""
+        version = self.version.removeprefix(f"{self.engine} ")
+        return f"{self.engine} {version}{python}"
 
     @property
     def uptime_seconds(self) -> float:
@@ -250,7 +301,20 @@ def _python_version(python: str) -> tuple[int, int] | None:
     return int(major), int(minor)
 
 
+def _python_release(python: str | Path) -> str | None:
+    """``3.11.2``: the full version of an interpreter (for status lines and reports)."""
+    with contextlib.suppress(OSError, subprocess.SubprocessError):
+        out = subprocess.run(
+            [str(python), "-c", "import platform; print(platform.python_version())"],
+            capture_output=True, text=True, timeout=20,
+        )  # fmt: skip
+        if out.returncode == 0:
+            return out.stdout.strip()
+    return None
+
+
 def _python_candidates() -> list[str]:
+    """Pythons >= 3.13 on this machine (``LABSQS_ENGINE_PYTHON`` first, then PATH, pyenv, /usr/bin)."""
     found: list[str] = []
     env = os.environ.get("LABSQS_ENGINE_PYTHON")
     if env:
@@ -274,75 +338,129 @@ def _python_candidates() -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def find_engine_python() -> str:
-    """A Python >= 3.13 for LocalStack (``LABSQS_ENGINE_PYTHON``, PATH, pyenv, /usr/bin)."""
-    for candidate in _python_candidates():
-        if not Path(candidate).exists() and shutil.which(candidate) is None:
-            continue
-        version = _python_version(candidate)
-        if version is not None and version >= MIN_ENGINE_PYTHON:
-            return candidate
+def _lab_python() -> str:
+    """The interpreter the lab's own environment was made from (3.11+): LocalStack 4.13.1 runs on it."""
+    return str(getattr(sys, "_base_executable", None) or sys.executable)
+
+
+def _wanted_lines(wanted: str | None = None) -> tuple[LocalStackLine, ...]:
+    """The LocalStack lines to consider: all, or the one asked for (argument, else ``LABSQS_LOCALSTACK``)."""
+    wanted = (wanted or os.environ.get("LABSQS_LOCALSTACK", "")).strip()
+    if not wanted:
+        return LOCALSTACK_LINES
+    lines = tuple(line for line in LOCALSTACK_LINES if line.version.startswith(wanted))
+    if not lines:
+        raise EngineError(
+            f"unknown LocalStack line {wanted!r} in LABSQS_LOCALSTACK",
+            hint=f"choose one of {', '.join(line.version for line in LOCALSTACK_LINES)}, or unset it",
+        )
+    return lines
+
+
+def find_localstack_python(wanted: str | None = None) -> tuple[LocalStackLine, str]:
+    """The newest LocalStack line that a Python on this machine runs, and that Python.
+
+    2026.3.0 wants Python >= 3.13 (looked for on PATH, in pyenv, in /usr/bin, or ``LABSQS_ENGINE_PYTHON``);
+    without one, 4.13.1 runs in a venv of the lab's own Python (3.11 or 3.12).
+    """
+    candidates = [*_python_candidates(), _lab_python()]
+    versions = {c: _python_version(c) for c in candidates if Path(c).exists() or shutil.which(c)}
+    lines = _wanted_lines(wanted)
+    for line in lines:
+        for candidate, version in versions.items():
+            if version is not None and line.runs_on(version):
+                return line, candidate
     raise PythonNotFound(
-        "no Python >= 3.13 found for the LocalStack engine (looked on PATH, in pyenv and /usr/bin)",
+        "no Python for the LocalStack engine: "
+        + "; ".join(f"{line.version} needs {line.python_text}" for line in lines),
         hint="install one (e.g. `pyenv install 3.13`) and point LABSQS_ENGINE_PYTHON at it, "
         "or use the moto engine: `labsqs up --engine moto`",
     )
 
 
-def engine_venv(home: Path | None = None) -> Path:
-    return (home or lab_home()) / "engine-venv"
+def find_engine_python() -> str:
+    """The Python the LocalStack engine will run on (see :func:`find_localstack_python`)."""
+    return find_localstack_python()[1]
 
 
-def _install_fingerprint(python: str) -> str:
+def engine_venv(home: Path | None = None, line: LocalStackLine = LOCALSTACK_LINES[0]) -> Path:
+    return (home or lab_home()) / f"engine-venv-{line.version}"
+
+
+def _install_fingerprint(line: LocalStackLine, python: str) -> str:
     digest = hashlib.sha256()
-    digest.update(CONSTRAINTS_FILE.read_bytes())
-    digest.update("\n".join(LOCALSTACK_REQUIREMENTS).encode())
+    digest.update(line.constraints.read_bytes())
+    digest.update("\n".join(line.requirements).encode())
     digest.update(python.encode())
     return digest.hexdigest()
 
 
-def ensure_localstack_env(home: Path | None = None, progress: Progress = print) -> Path:
-    """Create (once) the engine's virtual environment; return its python. Fast when already done."""
-    venv = engine_venv(home)
+def _uv() -> str | None:
+    """uv from the lab's environment (it is in the lock), else on PATH: installs the engine in seconds."""
+    here = Path(sys.executable).with_name("uv")
+    return str(here) if here.exists() else shutil.which("uv")
+
+
+def _install_commands(line: LocalStackLine, base_python: str, venv: Path) -> list[list[str]]:
+    python = str(venv / "bin" / "python")
+    uv = _uv()
+    if uv is not None:
+        return [
+            [uv, "venv", "--quiet", "--python", base_python, str(venv)],
+            [uv, "pip", "install", "--quiet", "--python", python, "-c", str(line.constraints),
+             *line.requirements],
+        ]  # fmt: skip
+    return [
+        [base_python, "-m", "venv", str(venv)],
+        [python, "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
+         "-c", str(line.constraints), *line.requirements],
+    ]  # fmt: skip
+
+
+def ensure_localstack_env(
+    home: Path | None = None, progress: Progress = print, wanted: str | None = None
+) -> tuple[LocalStackLine, Path]:
+    """Create (once) the environment of the LocalStack line this machine runs; return the line and its python.
+
+    ``wanted`` picks a line (``4.13.1``); by default the newest one a Python here runs. Fast when already
+    done (a fingerprint of the constraints, requirements and base Python is kept).
+    """
+    line, base_python = find_localstack_python(wanted)
+    venv = engine_venv(home, line)
     marker = venv / ".labsqs-installed"
     python = venv / "bin" / "python"
-    if marker.exists() and python.exists():
-        base = marker.read_text().split("\n", 1)
-        if len(base) == 2 and base[0] == _install_fingerprint(base[1].strip()):
-            return python
-    base_python = find_engine_python()
-    fingerprint = _install_fingerprint(base_python)
-    progress(f"installing the LocalStack engine into {venv} (Python {base_python}) — once, ~20-60 s")
+    fingerprint = _install_fingerprint(line, base_python)
+    if marker.exists() and python.exists() and marker.read_text().split("\n", 1)[0] == fingerprint:
+        return line, python
+    progress(f"installing LocalStack {line.version} into {venv} (Python {base_python}) — once, ~10-60 s")
     t0 = time.monotonic()
     if venv.exists():
         shutil.rmtree(venv)
-    subprocess.run([base_python, "-m", "venv", str(venv)], check=True)
-    cmd = [
-        str(python), "-m", "pip", "install", "--disable-pip-version-check", "--progress-bar", "off",
-        "-c", str(CONSTRAINTS_FILE), *LOCALSTACK_REQUIREMENTS,
-    ]  # fmt: skip
-    proc = subprocess.run(cmd, capture_output=True, text=True)
-    if proc.returncode != 0:
-        tail = "\n".join(proc.stderr.strip().splitlines()[-15:])
-        raise EngineError(
-            f"installing the LocalStack engine failed (pip exit {proc.returncode}):\n{tail}",
-            hint="check the package registry is reachable, or use `labsqs up --engine moto`",
-        )
+    env = dict(os.environ, UV_PYTHON_DOWNLOADS="never", UV_SYSTEM_CERTS="1")  # certificates as pip sees them
+    for cmd in _install_commands(line, base_python, venv):
+        proc = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if proc.returncode != 0:
+            tail = "\n".join((proc.stderr or proc.stdout).strip().splitlines()[-15:])
+            tool = Path(cmd[0]).name
+            raise EngineInstallFailed(
+                f"installing LocalStack {line.version} failed ({tool} exit {proc.returncode}):\n{tail}",
+                hint="check the package registry is reachable, or use `labsqs up --engine moto`",
+            )
     marker.write_text(f"{fingerprint}\n{base_python}\n")
-    progress(f"engine installed in {time.monotonic() - t0:.0f} s")
-    return python
+    progress(f"LocalStack {line.version} installed in {time.monotonic() - t0:.0f} s")
+    return line, python
 
 
 # --- start / stop --------------------------------------------------------------------------------
-def _localstack_env(home: Path, host: str, port: int, services: str) -> dict[str, str]:
+def _localstack_env(home: Path, host: str, port: int, services: str, metrics: bool) -> dict[str, str]:
     data = home / f"localstack-{port}"
     for sub in ("fs", "config", "cache", "tmp"):
         (data / sub).mkdir(parents=True, exist_ok=True)
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_"))}
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "LOCALSTACK_", "SQS_"))}
     env.update(
         SERVICES=services,
         STRICT_SERVICE_LOADING="1",
-        EAGER_SERVICE_LOADING="1",
+        EAGER_SERVICE_LOADING="0",  # the launcher loads SQS eagerly; the others load on their first request
         GATEWAY_LISTEN=f"{host}:{port}",
         LOCALSTACK_HOST=f"{host}:{port}",
         SQS_ENDPOINT_STRATEGY="path",
@@ -358,6 +476,10 @@ def _localstack_env(home: Path, host: str, port: int, services: str) -> dict[str
         LABSQS_BIND_HOST=host,
         PYTHONUNBUFFERED="1",
     )
+    if metrics:
+        env["SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL"] = str(METRICS_REPORT_INTERVAL_SECONDS)
+    else:
+        env["SQS_DISABLE_CLOUDWATCH_METRICS"] = "1"
     return env
 
 
@@ -395,21 +517,28 @@ def _wait_ready(
     )
 
 
-def _start_localstack(home: Path, host: str, port: int, services: str, progress: Progress) -> EngineState:
-    python = ensure_localstack_env(None, progress)  # one engine environment per lab, whatever the port
+def _start_localstack(
+    home: Path, host: str, port: int, services: str, metrics: bool, progress: Progress, wanted: str | None
+) -> EngineState:
+    line, python = ensure_localstack_env(None, progress, wanted)  # one environment per line and lab
     log = home / f"engine-localstack-{port}.log"
     log.write_text("")
     endpoint = f"http://{host}:{port}"
-    proc = _spawn([str(python), str(LAUNCHER)], _localstack_env(home, host, port, services), log)
+    proc = _spawn([str(python), str(LAUNCHER)], _localstack_env(home, host, port, services, metrics), log)
 
     def ready() -> str | None:
+        # services load lazily (EAGER_SERVICE_LOADING=0: 5 services eagerly take ~6.7 s to start); the first
+        # SQS request loads SQS, so the engine is ready when one answers. The others load on first use.
         health = localstack_health(endpoint)
-        if health and health.get("services", {}).get("sqs") in {"running", "available"}:
+        sqs_state = (health or {}).get("services", {}).get("sqs")
+        if health and sqs_state in {"running", "available"} and _sqs_answers(endpoint):
             return str(health.get("version", "?"))
         return None
 
     version = _wait_ready(proc, ready, log, START_TIMEOUT_SECONDS)
-    return EngineState("localstack", endpoint, host, port, proc.pid, time.time(), version, str(log))
+    release = _python_release(python)
+    t = time.time()
+    return EngineState("localstack", endpoint, host, port, proc.pid, t, version, str(log), python=release)
 
 
 def _start_moto(home: Path, host: str, port: int, progress: Progress) -> EngineState:
@@ -458,10 +587,17 @@ def up(
     port: int | None = None,
     host: str = DEFAULT_HOST,
     home: Path | None = None,
-    services: str = "sqs,sns",
+    services: str = ",".join(LESSON_SERVICES),
+    metrics: bool = True,
+    localstack: str | None = None,
     progress: Progress = print,
 ) -> EngineState:
-    """Start the lab's SQS engine (or reuse the one already running) and return its state."""
+    """Start the lab's SQS engine (or reuse the one already running) and return its state.
+
+    ``metrics=False`` starts LocalStack with SQS's CloudWatch metrics off: the engine for load runs, which
+    would otherwise spend about two thirds of their throughput publishing metrics. ``localstack`` picks a
+    LocalStack line (``"4.13.1"``; default: the newest a Python here runs, or ``LABSQS_LOCALSTACK``).
+    """
     name = engine_name(engine)
     port = port or int(os.environ.get("LABSQS_PORT", DEFAULT_PORT))
     home = Path(home) if home else lab_home()
@@ -500,19 +636,38 @@ def up(
     t0 = time.monotonic()
     if name == "localstack":
         try:
-            state = _start_localstack(home, host, port, services, progress)
-        except PythonNotFound as exc:
+            state = _start_localstack(home, host, port, services, metrics, progress, localstack)
+        except (PythonNotFound, EngineInstallFailed) as exc:
             if engine is not None or os.environ.get("LABSQS_ENGINE"):
                 raise  # the user asked for LocalStack: say why it cannot run
-            progress(f"warning: {exc.message}; falling back to the moto engine")
+            progress(f"warning: {exc.message}; LocalStack cannot be installed here, falling back to moto")
             state = _start_moto(home, host, port, progress)
     elif name == "moto":
         state = _start_moto(home, host, port, progress)
     else:
         state = _start_docker(host, port, progress)
     _write_state(state, home)
-    progress(f"{name} {state.version} ready at {state.endpoint} in {time.monotonic() - t0:.1f} s")
+    progress(f"{state.description} ready at {state.endpoint} in {time.monotonic() - t0:.1f} s")
     return state
+
+
+
+def load_port() -> int:
+    """The port of the load runs' engine (metrics off): ``LABSQS_LOAD_PORT``, else the lab's port + 1."""
+    lab_port = int(os.environ.get("LABSQS_PORT", DEFAULT_PORT))
+    return int(os.environ.get("LABSQS_LOAD_PORT", lab_port + 1))
+
+
+@contextlib.contextmanager
+def started(engine: str | None = None, **kwargs: Any) -> Iterator[EngineState]:
+    """``with started(...) as state:`` runs :func:`up`, and :func:`down` on exit unless it was running."""
+    progress = kwargs.get("progress", print)
+    state = up(engine, **kwargs)
+    try:
+        yield state
+    finally:
+        if not state.reused and state.engine not in {"aws", "docker"}:
+            down(port=state.port, home=kwargs.get("home"), progress=progress)
 
 
 def _terminate(pid: int, timeout: float = STOP_TIMEOUT_SECONDS) -> None:
@@ -566,13 +721,14 @@ class Status:
     pid: int | None
     answering: bool
     queues: tuple[QueueDepth, ...]
+    python: str | None = None
 
     def render(self) -> str:
         up_s = f"{self.uptime_seconds:.0f} s" if self.uptime_seconds is not None else "-"
         lines = [
             f"engine    {self.engine}",
             f"endpoint  {self.endpoint or 'AWS (regional)'}",
-            f"version   {self.version}",
+            f"version   {self.version}" + (f" (Python {self.python})" if self.python else ""),
             f"pid       {self.pid or '-'}",
             f"uptime    {up_s}",
             f"answering {'yes' if self.answering else 'NO — start it with `labsqs up`'}",
@@ -618,5 +774,5 @@ def status(*, port: int | None = None, home: Path | None = None, endpoint: str |
         version = state.version if state else "AWS"
     return Status(
         name, url, version, state.uptime_seconds if state else None, state.pid if state else None,
-        True, tuple(sorted(depths, key=lambda d: d.name)),
+        True, tuple(sorted(depths, key=lambda d: d.name)), state.python if state else None,
     )  # fmt: skip

@@ -36,7 +36,11 @@ class UnknownEngine(EngineError):
 
 
 class PythonNotFound(EngineError):
-    """No Python >= 3.13 for the LocalStack engine."""
+    """No Python on this machine runs one of the LocalStack lines (2026.3.0: >= 3.13, 4.13.1: 3.11/3.12)."""
+
+
+class EngineInstallFailed(EngineError):
+    """The LocalStack engine's environment could not be installed (no registry, a broken Python...)."""
 
 
 class PortInUse(EngineError):

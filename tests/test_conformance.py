@@ -335,3 +335,30 @@ def test_cli_rejects_an_unknown_check_before_running_anything():
     )
     assert out.returncode == 2
     assert "no conformance check named nope" in out.stderr
+
+
+# --- the LocalStack line a machine without Python 3.13 gets --------------------------------------------
+@pytest.mark.engine
+def test_without_python_3_13_labsqs_up_gets_localstack_4_13_with_the_same_results(tmp_path):
+    # GIVEN a user's machine with no Python >= 3.13: PATH without pyenv, a HOME without ~/.pyenv, nothing
+    # pointing at one (the engine environments of this lab home are reused: installed once per machine)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "LABSQS_", "VIRTUAL_ENV"))}
+    env.update(PATH="/usr/bin:/bin", HOME=str(tmp_path), LABSQS_HOME=str(engine.lab_home()))
+    env["LABSQS_PORT"] = str(_free_port())
+    # WHEN the default engine is started as the README says
+    up = subprocess.run([str(LABSQS), "up"], env=env, capture_output=True, text=True, timeout=600)
+    try:
+        # THEN it is LocalStack 4.13.1 on the lab's own Python (3.11 or 3.12), not moto
+        assert up.returncode == 0, up.stderr
+        assert "localstack 4.13.1 (Python 3.1" in up.stdout and "moto" not in up.stdout, up.stdout
+        status = subprocess.run([str(LABSQS), "status"], env=env, capture_output=True, text=True, timeout=60)
+        assert "version   4.13.1 (Python 3.1" in status.stdout
+        # AND conformance gives, check by check, what docs/conformance.md records for 2026.3.0
+        run = subprocess.run([str(LABSQS), "conformance", "--json"], env=env, capture_output=True, text=True,
+                             timeout=600)  # fmt: skip
+        got = {r["id"]: r["status"] for r in json.loads(run.stdout)["results"]}
+        recorded = {r.id: r.status for r in cf.read_markdown().results["localstack"]}
+        assert cf.read_markdown().versions["localstack"].startswith("localstack 2026.3.0")
+        assert got == recorded, {cid: (got.get(cid), s) for cid, s in recorded.items() if got.get(cid) != s}
+    finally:
+        subprocess.run([str(LABSQS), "down"], env=env, capture_output=True, timeout=60)

@@ -28,11 +28,25 @@ def test_unknown_engine_name_is_a_clear_error():
         engine.engine_name("elasticmq")
 
 
-def test_engine_python_is_at_least_3_13():
-    python = engine.find_engine_python()
-    out = subprocess.run([python, "-c", "import sys; print(sys.version_info >= (3, 13))"],
+def test_the_engine_python_runs_the_localstack_line_chosen():
+    line, python = engine.find_localstack_python()
+    out = subprocess.run([python, "-c", "import sys; print(*sys.version_info[:2])"],
                          capture_output=True, text=True, check=True)  # fmt: skip
-    assert out.stdout.strip() == "True"
+    assert line.runs_on(tuple(map(int, out.stdout.split())))  # type: ignore[arg-type]
+
+
+def test_without_python_3_13_the_lab_python_runs_localstack_4_13(monkeypatch):
+    # GIVEN no Python >= 3.13 anywhere (only the lab's own 3.11/3.12)
+    monkeypatch.setattr(engine, "_python_candidates", lambda: [])
+    monkeypatch.delenv("LABSQS_LOCALSTACK", raising=False)
+    # THEN the 4.13.1 line is chosen, on the lab's own interpreter
+    line, python = engine.find_localstack_python()
+    assert (line.version, python) == ("4.13.1", engine._lab_python())
+
+
+def test_an_unknown_localstack_line_says_which_exist():
+    with pytest.raises(engine.EngineError, match="choose one of 2026.3.0, 4.13.1"):
+        engine.find_localstack_python("3.0")
 
 
 @pytest.mark.engine
@@ -54,7 +68,8 @@ def test_status_lists_engine_version_and_queue_depth(sqs, make_queue):
     url = make_queue("depth")
     sqs.send_message(QueueUrl=url, MessageBody="one")
     st = engine.status()
-    assert st.answering and st.engine == "localstack" and st.version.startswith("2026")
+    assert st.answering and st.engine == "localstack"
+    assert st.version in {line.version for line in engine.LOCALSTACK_LINES} and st.python
     depth = {q.name: q for q in st.queues}[url.rsplit("/", 1)[-1]]
     assert depth.visible == 1
     assert "answering yes" in st.render()
@@ -106,26 +121,31 @@ def test_moto_engine_starts_warns_and_serves_sqs(tmp_path):
     assert not engine.pid_alive(state.pid)
 
 
-def test_without_python_3_13_the_default_engine_falls_back_to_moto(tmp_path, monkeypatch):
-    # GIVEN a machine with no Python >= 3.13 and no engine environment yet
-    monkeypatch.setenv("LABSQS_HOME", str(tmp_path))
-    monkeypatch.delenv("LABSQS_ENGINE", raising=False)
+def _no_localstack_python(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
+    monkeypatch.setenv("LABSQS_HOME", str(home))
     monkeypatch.setattr(engine, "_python_candidates", lambda: [])
+    monkeypatch.setattr(engine, "_lab_python", lambda: str(home / "no-python"))
+
+
+def test_without_any_localstack_python_the_default_engine_falls_back_to_moto(tmp_path, monkeypatch):
+    # GIVEN a machine where LocalStack cannot be installed at all (no Python runs any of its lines)
+    _no_localstack_python(monkeypatch, tmp_path)
+    monkeypatch.delenv("LABSQS_ENGINE", raising=False)
     port, said = _free_port(), []
     # WHEN the default engine is asked for
     state = engine.up(port=port, progress=said.append)
     try:
-        # THEN moto runs instead, and the user was told why and what it means for load figures
+        # THEN moto runs as the last resort, the user is told why, and the start line names moto
         assert state.engine == "moto"
-        assert any("no Python >= 3.13" in line for line in said)
+        assert any("no Python for the LocalStack engine" in line for line in said)
         assert any("backlog grows" in line for line in said)
+        assert said[-1].startswith(f"moto {state.version.removeprefix('moto ')} ready at ")
     finally:
         engine.down(port=port, progress=lambda _: None)
 
 
-def test_asking_for_localstack_without_python_3_13_says_what_to_do(tmp_path, monkeypatch):
-    monkeypatch.setenv("LABSQS_HOME", str(tmp_path))
-    monkeypatch.setattr(engine, "_python_candidates", lambda: [])
+def test_asking_for_localstack_without_its_python_says_what_to_do(tmp_path, monkeypatch):
+    _no_localstack_python(monkeypatch, tmp_path)
     with pytest.raises(engine.PythonNotFound, match="--engine moto"):
         engine.up("localstack", port=_free_port(), progress=lambda _: None)
 
