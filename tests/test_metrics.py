@@ -16,6 +16,7 @@ from labsqs import metrics  # noqa: E402
 from labsqs.dlq import queue_name  # noqa: E402
 from labsqs.errors import InvalidAttribute, QueueNotFound  # noqa: E402
 from labsqs.metrics import Sampler  # noqa: E402
+from labsqs.queues import QueueSpec  # noqa: E402
 
 WAIT_SECONDS = 15.0
 
@@ -400,3 +401,30 @@ def test_alarm_goes_to_alarm_and_its_sns_action_reaches_a_queue(sqs, cloudwatch,
     finally:
         cloudwatch.delete_alarms(AlarmNames=[alarm])
         sns.delete_topic(TopicArn=topic)
+
+
+@pytest.mark.engine
+def test_a_queues_metrics_leave_out_its_dlqs(sqs, cloudwatch, ensure, queue_name):
+    # GIVEN a queue and its DLQ, whose name starts with the queue's (orders, orders-dlq): 2 sends to the
+    # queue, 3 to the DLQ (LocalStack matched dimensions by substring; the launcher makes the match exact)
+    since = pd.Timestamp.now(tz="UTC") - pd.Timedelta(seconds=1)
+    queue = ensure(QueueSpec(queue_name("orders"), receive_wait_seconds=0))
+    for target, n in ((queue.url, 2), (queue.dlq.url, 3)):
+        for i in range(n):
+            sqs.send_message(QueueUrl=target, MessageBody=f"x{i}")
+
+    # WHEN both queues' sends are read from CloudWatch
+    frame = wait_for_metrics(
+        lambda: metrics.metric_data(
+            [queue, queue.dlq],
+            ["NumberOfMessagesSent"],
+            start=since,
+            period_seconds=10,
+            cloudwatch=cloudwatch,
+        ),
+        lambda f: f["value"].sum() >= 5,
+        "5 sends to reach CloudWatch",
+    )
+
+    # THEN each queue has exactly its own
+    assert frame.groupby("queue")["value"].sum().to_dict() == {queue.name: 2.0, queue.dlq.name: 3.0}
