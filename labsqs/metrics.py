@@ -14,11 +14,12 @@ On AWS the data points arrive once a minute; the lab's engine (LocalStack) publi
 happen and the gauges every few seconds (``SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL``). Read them with
 CloudWatch's own API, exactly as code on AWS does: :func:`metric_data` (``GetMetricData``: many queues and
 metrics, one statistic each) and :func:`metric_statistics` (``GetMetricStatistics``: one metric, several
-statistics) return tidy DataFrames. **Alarms** are CloudWatch's too: ``PutMetricAlarm`` with the queue's
-``QueueName`` dimension and an SNS topic in ``AlarmActions``; CloudWatch evaluates them and notifies, the lab
-does not re-implement that. :func:`wait_for_alarm` blocks until an alarm reaches a state (botocore's only
-CloudWatch waiter, ``alarm_exists``, relies on the ``StateValue`` filter of ``DescribeAlarms``, which
-LocalStack ignores), and :func:`alarm_history` is ``DescribeAlarmHistory`` as a DataFrame.
+statistics) return tidy DataFrames; :func:`wait_for_metric` waits until a data point has arrived.
+**Alarms** are CloudWatch's too: ``PutMetricAlarm`` with the queue's ``QueueName`` dimension and an SNS
+topic in ``AlarmActions``; CloudWatch evaluates them and notifies, the lab does not re-implement that.
+:func:`wait_for_alarm` blocks until an alarm reaches a state (botocore's only CloudWatch waiter,
+``alarm_exists``, relies on the ``StateValue`` filter of ``DescribeAlarms``, which LocalStack ignores), and
+:func:`alarm_history` is ``DescribeAlarmHistory`` as a DataFrame.
 
 What stays here, and why — what CloudWatch cannot give a lab:
 
@@ -416,6 +417,44 @@ def metric_statistics(
     frame = pd.DataFrame(rows, columns=["time", *wanted, "unit"])
     frame["time"] = pd.to_datetime(frame["time"], utc=True)
     return frame.sort_values("time", ignore_index=True)
+
+
+def wait_for_metric(
+    queue: Queue | str,
+    metric: str,
+    at_least: float,
+    *,
+    start: datetime | None = None,
+    stat: str | None = None,
+    period_seconds: int = 10,
+    timeout_seconds: float = 30.0,
+    poll_seconds: float = ALARM_POLL_SECONDS,
+    cloudwatch: Any = None,
+) -> pd.DataFrame:
+    """Block until CloudWatch holds a data point of ``metric`` for ``queue`` of at least ``at_least``
+    (since ``start``); returns :func:`metric_data`'s frame at that moment.
+
+    Metrics reach CloudWatch after the calls that make them: at once for counters on the lab's engine, within
+    one report interval (5 s) for gauges, about a minute on AWS. Raises
+    :class:`~labsqs.errors.InvalidAttribute` when ``timeout_seconds`` pass first.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        frame = metric_data(
+            queue, [metric], start=start, period_seconds=period_seconds, stat=stat or "Maximum",
+            cloudwatch=cloudwatch,
+        )  # fmt: skip
+        if (frame["value"] >= at_least).any():
+            return frame
+        if time.monotonic() >= deadline:
+            best = frame["value"].max() if len(frame) else None
+            raise InvalidAttribute(
+                f"CloudWatch has no {metric} >= {at_least:g} for {_names(queue)[0]} "
+                f"after {timeout_seconds:g} s (highest: {best})",
+                hint="check that the engine publishes SQS metrics (the lessons' engine, `labsqs up`), "
+                "or wait longer (AWS publishes once a minute)",
+            )
+        time.sleep(poll_seconds)
 
 
 def _describe_alarm(cw: Any, name: str) -> dict[str, Any]:

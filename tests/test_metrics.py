@@ -343,6 +343,31 @@ def test_wait_for_alarm_names_the_state_it_is_stuck_in(moto_cloudwatch):
     assert alarm["StateReason"] == "testing the action"
 
 
+def test_wait_for_metric_returns_once_the_data_point_is_there(moto_cloudwatch):
+    # GIVEN a gauge data point of 3 for queue "q" (put by hand: moto's SQS publishes none)
+    start = (pd.Timestamp.now(tz="UTC") - pd.Timedelta(minutes=1)).to_pydatetime()
+    moto_cloudwatch.put_metric_data(
+        Namespace="AWS/SQS",
+        MetricData=[
+            {
+                "MetricName": "ApproximateNumberOfMessagesVisible",
+                "Dimensions": [{"Name": "QueueName", "Value": "q"}],
+                "Value": 3,
+            }
+        ],
+    )
+    # WHEN waiting for at least 3 THEN the frame comes back with it; at least 4 never comes
+    frame = metrics.wait_for_metric(
+        "q", "ApproximateNumberOfMessagesVisible", 3, start=start, cloudwatch=moto_cloudwatch
+    )
+    assert frame["value"].tolist() == [3.0] and frame["stat"].tolist() == ["Maximum"]
+    with pytest.raises(InvalidAttribute, match=r"no ApproximateNumberOfMessagesVisible >= 4 .*highest: 3"):
+        metrics.wait_for_metric(
+            "q", "ApproximateNumberOfMessagesVisible", 4, start=start, timeout_seconds=0.2, poll_seconds=0.05,
+            cloudwatch=moto_cloudwatch,
+        )  # fmt: skip
+
+
 def test_importing_metrics_leaves_pandas_out():
     # the load generator imports queue_depth from here: it must not pay for pandas
     import subprocess
