@@ -7,7 +7,8 @@ Per run, on a fresh queue: one batch of 10 sends, then
 - ``gauge``    seconds until ``ApproximateNumberOfMessagesVisible`` reads 10 (published every
                ``SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL`` seconds: at most one interval);
 - ``alarm``    seconds from ``PutMetricAlarm`` (visible > 5, ``Average``, ``Period=10``, one evaluation
-               period, as lesson 9) until the alarm is in ALARM (evaluated once per period after the put);
+               period, as lesson 9), put just *before* the sends, until the alarm is in ALARM (the engine
+               evaluates at the put, before the data, then once per period: about one period);
 - ``ok``       seconds from ``PurgeQueue`` until it is OK again (the engine looks back over
                ``EvaluationPeriods`` + 2 periods: about three periods).
 
