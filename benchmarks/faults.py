@@ -1,7 +1,8 @@
 """Fault drill at full size: N messages, 3 worker processes killed with SIGKILL at random and restarted.
 
 For each queue kind (standard, FIFO) this runs :func:`labsqs.worker.run_drill` on the lab's engine and
-prints every figure of its account: sent, processed, in the DLQ, lost, duplicate deliveries and how each
+prints every figure of its account: sent, processed, in the DLQ (healthy messages there split by cause:
+behind a failing poison message of their group, or kills alone), lost, duplicate deliveries and how each
 was settled (skipped by the idempotency store, or cut short by a kill), duplicates caught at commit,
 FIFO order violations, kills (and how many hit a worker holding messages), restarts, elapsed seconds.
 Exit code 1 when a drill's account does not balance (``DrillReport.ok``).
@@ -26,7 +27,8 @@ from labsqs.client import resolve_endpoint
 from labsqs.worker import run_drill
 
 ROWS = (
-    "sent", "poison_sent", "processed", "in_dlq", "dlq_poison", "dlq_with_reason", "lost", "unexpected",
+    "sent", "poison_sent", "processed", "in_dlq", "dlq_poison", "dlq_with_reason", "dlq_healthy_by_poison",
+    "dlq_healthy_by_kills", "lost", "unexpected",
     "processed_and_dlq", "deliveries", "redeliveries", "duplicate_deliveries", "duplicates_skipped",
     "duplicates_cut_by_kill", "duplicates_unaccounted", "skips_unmatched", "duplicates_caught",
     "order_violations", "stops", "stops_holding_messages", "restarts", "unclean_exits", "crashes", "drained",
@@ -48,6 +50,11 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--groups", type=int, default=24, help="FIFO message groups")
     p.add_argument("--max-receive-count", type=int, default=5)
     p.add_argument("--timeout", type=float, default=600.0, help="seconds per drill")
+    p.add_argument(
+        "--no-fifo-guard",
+        action="store_true",
+        help="workers without the consumer's FIFO guard (what it saves: dlq_healthy_by_poison)",
+    )
     p.add_argument("--seed", type=int, default=2026)
     p.add_argument("--endpoint", default=None)
     p.add_argument("--json", action="store_true", help="also print each report as one JSON line")
@@ -58,7 +65,7 @@ def main(argv: list[str] | None = None) -> int:
           f"({args.workers_per_process} threads each), SIG{args.signal} every {args.stop_every[0]:g}-"
           f"{args.stop_every[1]:g} s (max {args.max_stops}), work {args.work_ms:g} ms/message, "
           f"poison every {args.poison_every}, maxReceiveCount {args.max_receive_count}, "
-          f"endpoint {endpoint}")  # fmt: skip
+          f"FIFO guard {'off' if args.no_fifo_guard else 'on'}, endpoint {endpoint}")  # fmt: skip
     reports = {}
     for kind in args.kinds:
         t0 = time.monotonic()
@@ -69,6 +76,7 @@ def main(argv: list[str] | None = None) -> int:
                 stop_every_seconds=tuple(args.stop_every), max_stops=args.max_stops, seed=args.seed,
                 work_ms=args.work_ms, poison_every=args.poison_every, groups=args.groups,
                 max_receive_count=args.max_receive_count, timeout_seconds=args.timeout,
+                fifo_guard=not args.no_fifo_guard,
                 progress=lambda text, k=kind: print(f"  [{k}] {text}", flush=True),
             )  # fmt: skip
         reports[kind] = report.figures()

@@ -1019,6 +1019,22 @@ def _engine_info(name: str, endpoint: str | None, version: str) -> EngineInfo:
     return EngineInfo(name, version, endpoint, extra)
 
 
+def _warm_up(sqs: SQSClient, batches: int = 20) -> None:
+    """A fresh engine answers its first requests slowly (code paths load on first use): exercise send,
+    receive and delete once on a throwaway queue so the first configuration measures SQS, not the start."""
+    url = sqs.create_queue(QueueName=f"bench-warm-up-{os.getpid()}")["QueueUrl"]
+    try:
+        for i in range(batches):
+            batch = [{"Id": str(j), "MessageBody": f"{i}.{j}"} for j in range(10)]
+            sqs.send_message_batch(QueueUrl=url, Entries=batch)  # type: ignore[arg-type]
+            got = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=10).get("Messages", [])
+            if got:
+                entries = [{"Id": str(j), "ReceiptHandle": m["ReceiptHandle"]} for j, m in enumerate(got)]
+                sqs.delete_message_batch(QueueUrl=url, Entries=entries)  # type: ignore[arg-type]
+    finally:
+        sqs.delete_queue(QueueUrl=url)
+
+
 def _new_run_dir(out: Path) -> Path:
     stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
     run_dir = out / stamp
@@ -1100,6 +1116,8 @@ def _bench(
             )
             endpoint, name = state.endpoint, state.engine
             version = state.description.removeprefix(f"{name} ") + ", SQS metrics off"
+            if not state.reused:
+                _warm_up(sqs_client(endpoint))
         if name == "moto":
             progress(f"warning: {engine.MOTO_WARNING}")
         env["LABSQS_ENDPOINT"] = endpoint or ""

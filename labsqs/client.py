@@ -23,6 +23,7 @@ read timeout above the 20 s long poll, so a long poll is never cut short by the 
 from __future__ import annotations
 
 import os
+import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -188,3 +189,17 @@ def ses_client(
 def client_endpoint(sqs: SQSClient) -> str:
     """The endpoint URL a client talks to (for messages and reports)."""
     return str(sqs.meta.endpoint_url)
+
+
+def developer_endpoint(client: Any) -> str | None:
+    """The base URL of the local engine a boto3 client talks to, or ``None`` on real AWS.
+
+    LocalStack serves developer endpoints beside the AWS APIs (``/_aws/sqs/messages`` lists a queue's
+    messages without receiving them, ``/_aws/ses`` lists the emails SES sent); AWS has no such thing, and
+    neither has moto's in-process ``mock_aws``, which poses as AWS's regional hosts.
+    """
+    endpoint = str(client.meta.endpoint_url or "").rstrip("/")
+    host = urllib.parse.urlsplit(endpoint).hostname or ""
+    if not endpoint or host.endswith("amazonaws.com"):
+        return None
+    return endpoint

@@ -1997,6 +1997,31 @@ def read_markdown(path: str | Path = DOCS_PATH) -> ConformanceReport:
     return ConformanceReport(payload["generated"], dict(payload["versions"]), results)
 
 
+def engine_difference(check_id: str, engine_label: str | None = None) -> str | None:
+    """One line for a lesson when the engine in use is recorded as differing from SQS on ``check_id``.
+
+    ``None`` when the engine behaves as SQS documents (so the lesson's assertion holds). Otherwise — on moto,
+    the engine of last resort — the line says what SQS does and what this engine did, from
+    docs/conformance.md, so a lesson never teaches the engine's behaviour as SQS's.
+    """
+    from labsqs import engine
+
+    if engine_label is None:  # both LocalStack lines give the same results (a test checks it)
+        running = engine.current()
+        engine_label = running.engine if running is not None else "localstack"
+    try:
+        results = read_markdown().results.get(engine_label, [])
+    except (OSError, ConformanceError):
+        return None
+    found = next((r for r in results if r.id == check_id), None)
+    if found is None or found.ok:
+        return None
+    return (
+        f"note: on {engine_label} this differs from SQS ({found.title}); observed: {found.detail}. "
+        "The lesson's result holds on SQS and on LocalStack (docs/conformance.md)."
+    )
+
+
 # ===================================================================================================
 # The command line
 # ===================================================================================================

@@ -44,9 +44,22 @@ What this module adds to that bare loop, each piece a small function of :class:`
     and the failed one come back together (one visibility for all, at least 1 s): on AWS the group lock
     alone would keep the order, but LocalStack reopens a group as soon as *any* of its older messages
     becomes visible again — even while later ones are in flight — so the lab does not rely on the lock.
-    Mind the cost: each hand-back used up one of the held messages' receives, so with a low
-    ``maxReceiveCount`` a healthy message stuck behind a flaky one can reach the DLQ without ever being
-    tried — receive fewer per request (``max_messages=1``) or raise the count.
+    Mind the cost: each hand-back uses up one of the held messages' receives.
+**FIFO guard** (FIFO queues with a redrive policy; ``fifo_guard=``, on by default)
+    A head that fails ``maxReceiveCount`` times would take the followers handed back with it each time to
+    the DLQ, unprocessed. So after a failure the consumer notes the group's head as *unsettled*
+    (:class:`FifoGuard`) and, while such a head may be visible, receives **one** message at a time: if SQS
+    picks that group it returns the head alone, and the followers stay behind the group lock, unreceived
+    (you cannot choose the group a receive returns; you can choose how many). While every unsettled head
+    is hidden — in its retry hold, or in flight again — no receive can return its group, so batches of 10
+    go on, their long poll cut short so it ends before the head can reappear. A head is settled when it
+    is processed, when it failed its last allowed receive (``maxReceiveCount``, read once from the
+    queue's RedrivePolicy: SQS moves it to the DLQ on the next receive), or when a receive returns a later
+    message of its group. Healthy runs never shrink a receive; the followers pay one receive (the batch
+    that found the failure) instead of ``maxReceiveCount``. The guard knows what its consumer saw: give
+    several ``Consumer`` objects on one queue one shared ``FifoGuard()``; worker processes share theirs
+    through their SQLite log (:class:`labsqs.worker.SharedFifoGuard`). A long poll already waiting when
+    the head failed was asked for 10 before anyone knew, and may still take the group in a batch.
 
 >>> stats = consume(url, lambda m: print(m.json()), idle_polls=1)
 >>> stats.snapshot()["processed"]
@@ -72,7 +85,7 @@ from botocore.exceptions import ClientError
 
 from labsqs.errors import InvalidConsumerOption, InvalidMessage, QueueNotFound, ReceiptHandleError
 from labsqs.idempotency import IdempotencyStore, message_id_key
-from labsqs.queues import queue_missing, queue_url
+from labsqs.queues import RedrivePolicy, queue_missing, queue_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -93,6 +106,7 @@ MAX_BATCH_ENTRIES = 10  # DeleteMessageBatch / ChangeMessageVisibilityBatch
 MAX_VISIBILITY_TIMEOUT_SECONDS = 43_200  # 12 h
 MAX_WORKERS = 64
 FIFO_HOLD_MARGIN_SECONDS = 1  # a FIFO group handed back after a failure stays hidden at least this long
+FIFO_GUARD_MARGIN_SECONDS = 0.5  # a batch receive must end this long before an unsettled head may reappear
 MIN_HEARTBEAT_EVERY_SECONDS = 0.1
 MAX_FAILURES_KEPT = 100  # ConsumerStats.failures keeps the most recent ones
 JOIN_POLL_SECONDS = 0.2  # the calling thread wakes this often (so Ctrl-C is seen)
@@ -229,6 +243,7 @@ _COUNTERS = (
     "delete_failed",
     "receives",
     "empty_receives",
+    "guarded_receives",
     "heartbeats",
 )
 
@@ -240,8 +255,9 @@ class ConsumerStats:
     ``redelivered`` counts received messages with ``ApproximateReceiveCount > 1``; ``released`` messages
     were handed back unprocessed (stop, FIFO group after a failure); ``deferred`` ones were being
     processed by another live worker (idempotency claim) and were left to come back; ``heartbeats``
-    counts visibility extensions; ``latencies_ms`` holds, per processed message, SentTimestamp →
-    processed in milliseconds.
+    counts visibility extensions; ``guarded_receives`` the receives cut to one message because a failed
+    FIFO head was unsettled (:class:`FifoGuard`); ``latencies_ms`` holds, per processed message,
+    SentTimestamp → processed in milliseconds.
     """
 
     received: int = 0
@@ -255,6 +271,7 @@ class ConsumerStats:
     delete_failed: int = 0
     receives: int = 0
     empty_receives: int = 0
+    guarded_receives: int = 0
     heartbeats: int = 0
     latencies_ms: list[float] = field(default_factory=list)
     failures: deque[MessageFailure] = field(default_factory=lambda: deque(maxlen=MAX_FAILURES_KEPT))
@@ -538,6 +555,87 @@ class _Budget:
         return self.left == 0
 
 
+# --- FIFO guard: a failed head must not drag its group's followers to the DLQ ----------------------
+class FifoGuard:
+    """The FIFO groups whose head failed and is not settled yet: group -> (head's MessageId, epoch seconds
+    when the head may be visible again). See "FIFO guard" in the module notes for the rules.
+
+    This one lives in memory and serves one consumer's threads (one process). Independent processes on
+    one queue would each learn of a failure only when it hits them — a fresh or restarted process would
+    drag the followers along once more — so :class:`labsqs.worker.SharedFifoGuard` keeps the same records
+    in the workers' shared SQLite file. A subclass overrides the three storage methods below.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._heads: dict[str, tuple[str, float]] = {}
+
+    def heads(self) -> dict[str, tuple[str, float]]:
+        """Every unsettled head: group -> (MessageId, epoch seconds when it may be visible again)."""
+        with self._lock:
+            return dict(self._heads)
+
+    def put(self, group: str, message_id: str, visible_at: float) -> None:
+        """Note (or move) the unsettled head of ``group``."""
+        with self._lock:
+            self._heads[group] = (message_id, visible_at)
+
+    def drop(self, settled: Mapping[str, str]) -> None:
+        """Forget ``group -> MessageId`` heads, each only while that message is still its group's head."""
+        with self._lock:
+            for group, message_id in settled.items():
+                if self._heads.get(group, ("", 0.0))[0] == message_id:
+                    del self._heads[group]
+
+    def received(self, messages: Sequence[Message], hidden_until: float) -> None:
+        """After a receive (or a hand-back at once): an unsettled head that came back is hidden until
+        ``hidden_until``; a group that returned any *later* message has no unsettled head any more."""
+        heads = self.heads()
+        if not heads:
+            return
+        groups = {m.group_id for m in messages if m.group_id in heads}
+        back = {m.group_id for m in messages if m.group_id in groups and m.message_id == heads[m.group_id][0]}
+        for group in back:
+            self.put(group, heads[group][0], hidden_until)
+        gone = {g: heads[g][0] for g in groups - back if g is not None}
+        if gone:
+            self.drop(gone)
+
+    def settled(self, messages: Sequence[Message]) -> None:
+        """Forget the heads among ``messages`` (processed and deleted)."""
+        heads = self.heads()
+        if not heads:
+            return
+        done = {m.group_id: m.message_id for m in messages if m.group_id in heads and m.group_id is not None}
+        if done:
+            self.drop(done)
+
+    def visible_in(self) -> float | None:
+        """Seconds until the first unsettled head may be visible (<= 0: it may be now); None: none."""
+        heads = self.heads()
+        return min(at for _, at in heads.values()) - time.time() if heads else None
+
+
+def guarded_receive(wanted: int, wait_seconds: int, head_visible_in: float | None) -> tuple[int, int]:
+    """(MaxNumberOfMessages, WaitTimeSeconds) for the next receive of a guarded FIFO queue.
+
+    A batch while no unsettled head can come back before the receive ends (its long poll shortened to
+    fit, when that leaves a second or more); one message otherwise, so a head that SQS hands out comes
+    alone. ``head_visible_in`` is :meth:`FifoGuard.visible_in`.
+
+    >>> guarded_receive(10, 20, None), guarded_receive(10, 20, 5.8), guarded_receive(10, 20, 0.9)
+    ((10, 20), (10, 5), (1, 20))
+    """
+    if head_visible_in is None or wanted == 1:
+        return wanted, wait_seconds
+    room = head_visible_in - FIFO_GUARD_MARGIN_SECONDS
+    if room >= wait_seconds:
+        return wanted, wait_seconds
+    if room >= 1:
+        return wanted, int(room)
+    return 1, wait_seconds
+
+
 # --- the consumer ----------------------------------------------------------------------------------
 _PROCESSED, _FAILED, _DUPLICATE, _DEFERRED = "processed", "failed", "duplicate", "deferred"
 
@@ -567,6 +665,7 @@ class Consumer:
         key: Callable[[Message], str] | None = None,
         on_error: Callable[[Message, BaseException], None] | None = None,
         handle_signals: bool = False,
+        fifo_guard: FifoGuard | bool = True,
     ) -> None:
         _check_options(
             handler=handler,
@@ -596,10 +695,14 @@ class Consumer:
         self.key = key or message_id_key
         self.on_error = on_error
         self.handle_signals = handle_signals
+        # FIFO queues with a redrive policy only; False turns it off (to measure what it saves)
+        self.fifo_guard = FifoGuard() if fifo_guard is True else fifo_guard or None
         self.stats = ConsumerStats()
         self._url: str | None = None
         self._fifo = False
         self._visibility = 0
+        self._guard: FifoGuard | None = None  # self.fifo_guard while the queue is FIFO with a redrive policy
+        self._max_receive_count: int | None = None
         self._stopping = threading.Event()  # graceful stop: finish the running handler, release the rest
         self._no_receives = threading.Event()  # soft stop (idle, timeout): no new receives
         self._inflight = _InFlight()
@@ -669,11 +772,21 @@ class Consumer:
         self, max_messages: int | None, idle_polls: int | None, timeout_seconds: float | None
     ) -> None:
         self._fifo = is_fifo_url(self.url)
+        names: list[QueueAttributeNameType] = (
+            [] if self.visibility_timeout is not None else ["VisibilityTimeout"]
+        )
+        if self._fifo and self.fifo_guard is not None:
+            names.append("RedrivePolicy")
+        attributes = queue_attributes(self.sqs, self.url, names) if names else {}
         self._visibility = (
             self.visibility_timeout
             if self.visibility_timeout is not None
-            else queue_visibility_timeout(self.sqs, self.url)
+            else int(attributes["VisibilityTimeout"])
         )
+        redrive = attributes.get("RedrivePolicy")
+        self._max_receive_count = RedrivePolicy.parse(redrive).max_receive_count if redrive else None
+        # without a DLQ a follower's receive count does not matter: no guard, batches always
+        self._guard = self.fifo_guard if self._max_receive_count is not None else None
         self.stats = ConsumerStats()
         self._stopping = threading.Event()
         self._no_receives = threading.Event()
@@ -776,6 +889,12 @@ class Consumer:
         wait = self._wait_time()
         if self._no_receives.is_set():
             return []
+        asked_at = time.time()
+        if self._guard is not None:
+            size = guarded_receive(wanted, wait, self._guard.visible_in())
+            if size[0] < wanted:
+                self.stats.add(guarded_receives=1)
+            wanted, wait = size
         try:
             raw = receive_messages(
                 self.sqs,
@@ -791,6 +910,8 @@ class Consumer:
         received_at = time.monotonic()
         batch = [Message.from_sqs(m, self.url) for m in raw]
         self._inflight.add(batch, received_at + self._visibility)
+        if self._guard is not None and batch:
+            self._guard.received(batch, asked_at + self._visibility)  # SQS's clock started after asked_at
         redelivered = sum(1 for m in batch if m.receive_count > 1)
         self.stats.add(
             receives=1, empty_receives=0 if batch else 1, received=len(batch), redelivered=redelivered
@@ -870,37 +991,49 @@ class Consumer:
 
     def _after_failure(self, failed: Message, rest: Sequence[Message], *, backoff: bool = True) -> set[str]:
         """Leave the failed (or deferred) message to come back (after ``retry_backoff`` if set); on FIFO
-        queues hand back the rest of its group in this batch so it cannot overtake. Returns the
-        handed-back receipt handles."""
+        queues hand back the rest of its group in this batch so it cannot overtake, and note the head as
+        unsettled (:class:`FifoGuard`). Returns the handed-back receipt handles."""
         held = [m for m in rest if m.group_id == failed.group_id] if self._fifo and failed.group_id else []
         deadlines = self._inflight.drop([failed, *held])
-        changes: list[tuple[str, int]] = []
         backoff_seconds = self._backoff_seconds(failed) if backoff else None
+        visible_in = (
+            backoff_seconds
+            if backoff_seconds is not None
+            else deadlines[failed.receipt_handle] - time.monotonic()
+        )
+        changes: list[tuple[str, int]] = []
         if held:
             # The group comes back as one: held messages and the failed one get the same visibility, held
             # ones first so theirs ends no later. LocalStack reopens a group as soon as an older message
             # is visible again, even while later ones are still in flight (then it hands out messages
             # *behind* the held ones), and re-queues expired messages in receive order, stopping at the
             # first still hidden: so the failed one must not come back alone, nor the held ones before it.
-            failed_visible_in = (
-                backoff_seconds
-                if backoff_seconds is not None
-                else deadlines[failed.receipt_handle] - time.monotonic()
+            visible_in = min(
+                MAX_VISIBILITY_TIMEOUT_SECONDS, max(FIFO_HOLD_MARGIN_SECONDS, math.ceil(visible_in))
             )
-            hold = min(
-                MAX_VISIBILITY_TIMEOUT_SECONDS,
-                max(FIFO_HOLD_MARGIN_SECONDS, math.ceil(failed_visible_in)),
-            )
-            changes.extend((m.receipt_handle, hold) for m in held)
-            changes.append((failed.receipt_handle, hold))
+            changes.extend((m.receipt_handle, visible_in) for m in held)
+            changes.append((failed.receipt_handle, visible_in))
             self.stats.add(released=len(held))
             self._budget.give_back(len(held))
         elif backoff_seconds is not None:
             changes.append((failed.receipt_handle, backoff_seconds))
+        if self._guard is not None:  # noted before the hand-back: no receive may batch the group once back
+            self._guard_failed(failed, time.time() + visible_in)
         if changes:
             for f in change_visibility(self.sqs, self.url, changes):
                 log.warning("could not change a failed message's visibility: %s", f.get("Message"))
         return {m.receipt_handle for m in held}
+
+    def _guard_failed(self, failed: Message, visible_at: float) -> None:
+        """A failed FIFO head stays unsettled until it succeeds — or it has used its last allowed receive:
+        then SQS moves it to the DLQ on the group's next receive, and the followers may come in batches."""
+        group = failed.group_id
+        if self._guard is None or group is None:
+            return
+        if self._max_receive_count is not None and failed.receive_count >= self._max_receive_count:
+            self._guard.drop({group: failed.message_id})
+        else:
+            self._guard.put(group, failed.message_id, visible_at)
 
     def _backoff_seconds(self, message: Message) -> int | None:
         if self.retry_backoff is None:
@@ -920,6 +1053,9 @@ class Consumer:
                 f.get("Code"),
             )
         self.stats.add(deleted=len(messages) - len(failed), delete_failed=len(failed))
+        if self._guard is not None:
+            refused = {int(f["Id"]) for f in failed}
+            self._guard.settled([m for i, m in enumerate(messages) if i not in refused])
 
     def _release(self, messages: list[Message]) -> None:
         """Hand unstarted messages back at once (visibility 0): another consumer may take them now."""
@@ -927,6 +1063,8 @@ class Consumer:
             return
         self._inflight.drop(messages)
         failed = change_visibility(self.sqs, self.url, [(m.receipt_handle, 0) for m in messages])
+        if self._guard is not None:  # an unsettled head among them is visible again now
+            self._guard.received(messages, time.time())
         self.stats.add(released=len(messages) - len(failed))
         self._budget.give_back(len(messages))
 

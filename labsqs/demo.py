@@ -2,13 +2,14 @@
 
 Each demo creates its own queues (unique names, deleted at the end unless ``--keep``), runs the whole
 pipeline against the lab's engine with a progress line, and prints a summary. The files it writes (the
-SQLite databases, the PDFs, a picture of the flow) stay in ``--out`` (default: the lab folder's
+SQLite databases, a picture of the flow) stay in ``--out`` (default: the lab folder's
 ``demo/``) for you to open.
 
 ``jobs``    seed 002: "Fetch Jobs" → one message per posting → the triggered filter scores and saves
             each (``batch_size=1``) → malformed postings end in the DLQ with their reason.
 ``resumes`` seed 000: resume edits through a FIFO queue (one group per user) → 3 update processors →
-            SQLite → PDF jobs → PDF workers → notifications, with injected failures and a poison update.
+            SQLite → PDF jobs → PDF workers → S3 → notifications → email through SES, with injected
+            failures and a poison update; prints the bucket's objects and the engine's SES inbox.
 
 The seeds' timings (60 s / 30 s visibility, 20 s long polls) would make a failed message wait a minute
 per retry; the demos default to 2 s visibility and 2 s polls so they end in seconds. ``--seed-timings``
@@ -19,7 +20,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import shutil
 import sys
 import time
 import uuid
@@ -176,56 +176,46 @@ def cmd_jobs(args: argparse.Namespace) -> int:
 
 # --- labsqs demo resumes ----------------------------------------------------------------------------
 def cmd_resumes(args: argparse.Namespace) -> int:
-    from labsqs.client import sqs_client
+    from labsqs.client import s3_client, ses_client, sqs_client
+    from labsqs.mail import verify_sender
     from labsqs.pipelines import resumes
-    from labsqs.producer import send
 
-    sqs = sqs_client(args.endpoint)
+    sqs, s3, ses = sqs_client(args.endpoint), s3_client(args.endpoint), ses_client(args.endpoint)
     visibility, wait = _timings(args, resumes.VISIBILITY_TIMEOUT_SECONDS, resumes.LONG_POLL_SECONDS)
     out = _out_dir(args)
     db_path = out / "resumes.sqlite"
-    pdf_dir = out / "pdfs"
     keys_path = out / "resumes-pdf-keys.sqlite"
     for path in (db_path, keys_path):
         for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             stale.unlink(missing_ok=True)
-    shutil.rmtree(pdf_dir, ignore_errors=True)
     prefix = f"devresume-{uuid.uuid4().hex[:6]}"
     queues = resumes.ensure_resume_queues(
         prefix, visibility_timeout_seconds=visibility, receive_wait_seconds=wait, sqs=sqs
     )
+    bucket = resumes.ensure_pdf_bucket(resumes.pdf_bucket_name(prefix), s3=s3)
+    sender = verify_sender(resumes.resume_sender(prefix), ses=ses)
     print(f"queues {prefix}-* (visibility {visibility} s, long poll {wait} s, DLQ after 3 receives)")
+    print(f"S3 bucket {bucket} for the PDFs; emails from {sender} (a verified SES identity)")
     try:
         updates = resumes.sample_updates(args.users, args.updates, seed=args.seed)
-        report = resumes.queue_resume_updates(queues.updates, updates, sqs=sqs)
-        print(f"1. {len(report.sent)} resume updates from {args.users} users → FIFO queue, a group per user")
-        for i in range(args.poison):
-            user = updates[i % len(updates)].user_id
-            poison = {
-                "updateId": f"poison-{i + 1}",
-                "userId": user,
-                "resumeId": "resume-1",
-                "action": "ARCHIVE",
-            }
-            send(queues.updates, poison, group_id=f"user-{user}", dedup_id=poison["updateId"], sqs=sqs)
-        if args.poison:
-            print(f"   (+ {args.poison} poison update(s) with the unknown action ARCHIVE)")
+        _queue_resume_edits(resumes, queues, updates, args.poison, sqs)
         injector = resumes.FailureInjector(args.failure_rate, seed=args.seed) if args.failure_rate else None
         print(
-            f"2. {args.consumers} update processors and {args.pdf_workers} PDF workers run"
+            f"2. {args.consumers} update processors, {args.pdf_workers} PDF workers and 1 email sender run"
             + (f", failing {args.failure_rate:.0%} of the time at each step (transient)" if injector else "")
         )
         show = _progress_printer(
             lambda f: "  ".join(
                 f"{stage.replace('resume ', '')} {total}"
                 for stage, total in zip(f["stage"], f["total"], strict=True)
-                if "notif" not in stage
+                if "DLQ" not in stage or total
             )
         )
         run = resumes.run_resume_pipeline(
             queues,
             db_path=db_path,
-            output_dir=pdf_dir,
+            bucket=bucket,
+            sender=sender,
             consumers=args.consumers,
             pdf_workers=args.pdf_workers,
             injector=injector,
@@ -233,48 +223,86 @@ def cmd_resumes(args: argparse.Namespace) -> int:
             timeout_seconds=args.timeout,
             idempotency_path=keys_path,
             sqs=sqs,
+            s3=s3,
+            ses=ses,
             progress=show,
         )
         show.done()  # type: ignore[attr-defined]
-        counts = resumes.flow_counts(queues, db_path=db_path, output_dir=pdf_dir, sqs=sqs)
+        counts = resumes.flow_counts(queues, db_path=db_path, bucket=bucket, sqs=sqs, s3=s3)
         _save_flow_picture(resumes, counts, out / "flow.png")
-        notes = resumes.drain_notifications(queues.notifications, sqs=sqs, wait_time_seconds=1)
-        with resumes.ResumeStore(db_path) as store:
-            same = store.resumes() == resumes.expected_resumes(updates)
-            table = store.frame()
-            failures = store.failures()
-        pdfs = sorted(pdf_dir.rglob("*.pdf"))
+        _print_resume_summary(resumes, run, updates, db_path, counts)
+        _print_bucket_and_inbox(resumes, bucket, sender, s3, ses)
         print()
-        print(
-            f"summary: updates processed {run.total('updates', 'processed')}, "
-            f"retried {run.total('updates', 'redelivered')}, PDFs {len(pdfs)}, notifications {len(notes)} "
-            f"(distinct {len({n['notificationId'] for n in notes})}), injected failures "
-            f"{sum(run.injected.values())}"
-        )
-        print(f"database matches the in-order replay of every user's updates: {'yes' if same else 'NO'}")
-        print()
-        print(_table(table))
-        print()
-        print(_table(counts[["stage", "waiting", "in_flight"]]))
-        real = failures[~failures["reason"].str.startswith("injected")]
-        if len(real):
-            print()
-            print("failures that were not injected (one row per attempt):")
-            print(
-                _table(
-                    real.assign(message=real["message_id"].str[:8])[
-                        ["stage", "message", "receive_count", "reason"]
-                    ]
-                )
-            )
-        print()
-        print(f"database: {db_path}\nPDFs: {pdf_dir}\npicture of the flow: {out / 'flow.png'}")
+        print(f"database: {db_path}\npicture of the flow: {out / 'flow.png'}")
     finally:
         if args.keep:
-            print(f"kept the queues {prefix}-* (--keep)")
+            print(f"kept the queues {prefix}-* and the bucket {bucket} (--keep)")
         else:
             resumes.delete_resume_queues(queues, sqs=sqs)
+            resumes.delete_pdf_bucket(bucket, s3=s3)
     return 0
+
+
+def _queue_resume_edits(resumes: Any, queues: Any, updates: list[Any], poison: int, sqs: Any) -> None:
+    from labsqs.producer import send
+
+    report = resumes.queue_resume_updates(queues.updates, updates, sqs=sqs)
+    users = len({u.user_id for u in updates})
+    print(f"1. {len(report.sent)} resume updates from {users} users → FIFO queue, a group per user")
+    for i in range(poison):
+        user = updates[i % len(updates)].user_id
+        body = {"updateId": f"poison-{i + 1}", "userId": user, "resumeId": "resume-1", "action": "ARCHIVE"}
+        send(queues.updates, body, group_id=f"user-{user}", dedup_id=body["updateId"], sqs=sqs)
+    if poison:
+        print(f"   (+ {poison} poison update(s) with the unknown action ARCHIVE)")
+
+
+def _print_resume_summary(resumes: Any, run: Any, updates: list[Any], db_path: Path, counts: Any) -> None:
+    with resumes.ResumeStore(db_path) as store:
+        same = store.resumes() == resumes.expected_resumes(updates)
+        table = store.frame()
+        failures = store.failures()
+    print()
+    print(
+        f"summary: updates processed {run.total('updates', 'processed')}, "
+        f"retried {run.total('updates', 'redelivered')}, PDF jobs retried {run.total('pdf', 'redelivered')}, "
+        f"notifications retried {run.total('emails', 'redelivered')}, injected failures "
+        f"{sum(run.injected.values())}"
+    )
+    print(f"database matches the in-order replay of every user's updates: {'yes' if same else 'NO'}")
+    print()
+    print(_table(table))
+    print()
+    print(_table(counts[["stage", "waiting", "in_flight"]]))
+    real = failures[~failures["reason"].str.startswith("injected")]
+    if len(real):
+        print()
+        print("failures that were not injected (one row per attempt):")
+        shown = real.assign(message=real["message_id"].str[:8])[
+            ["stage", "message", "receive_count", "reason"]
+        ]
+        print(_table(shown))
+
+
+def _print_bucket_and_inbox(resumes: Any, bucket: str, sender: str, s3: Any, ses: Any) -> None:
+    """What the run left in S3 and in SES's inbox: one object and one email per saved change."""
+    from labsqs.mail import read_inbox
+
+    objects = resumes.list_pdfs(bucket, s3=s3)
+    print()
+    print(f"S3 bucket {bucket}: {len(objects)} PDF objects")
+    print(_table(objects[["key", "size"]]))
+    inbox = read_inbox(sender, ses=ses)
+    print()
+    if inbox is None:
+        print("the emails went to the users' real inboxes (SES on AWS cannot list what it sent)")
+        return
+    per_pdf = inbox["subject"].str.extract(r"\[(.+)\]")[0].value_counts()
+    print(
+        f"SES inbox (LocalStack's /_aws/ses) from {sender}: {len(inbox)} emails, "
+        f"{int((per_pdf == 1).sum())} PDFs emailed once, {int((per_pdf > 1).sum())} more than once"
+    )
+    print(_table(inbox.sort_values(["to", "subject"])[["to", "subject"]]))
 
 
 def _save_flow_picture(resumes: Any, counts: Any, path: Path) -> None:
@@ -297,7 +325,7 @@ def _common(p: argparse.ArgumentParser) -> None:
         "--timeout", type=float, default=300.0, help="give up waiting for the queues after this, s"
     )
     p.add_argument("--out", help="folder for the database and files (default: <lab folder>/demo)")
-    p.add_argument("--keep", action="store_true", help="keep the queues after the demo")
+    p.add_argument("--keep", action="store_true", help="keep the queues (and bucket) after the demo")
     p.add_argument("--endpoint", help="SQS endpoint (default: the lab's engine)")
 
 
@@ -315,7 +343,7 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Cal
     _common(p)
     p.set_defaults(demo_handler=cmd_jobs)
 
-    p = which.add_parser("resumes", help="seed 000: FIFO resume updates → SQLite → PDFs → notifications")
+    p = which.add_parser("resumes", help="seed 000: FIFO resume updates → SQLite → PDFs in S3 → SES emails")
     p.add_argument("--users", type=int, default=4)
     p.add_argument("--updates", type=int, default=5, help="updates per user")
     p.add_argument("--consumers", type=int, default=3, help="update processors (default 3)")

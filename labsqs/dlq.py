@@ -39,7 +39,6 @@ from __future__ import annotations
 import json
 import time
 import urllib.error
-import urllib.parse
 import urllib.request
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -48,6 +47,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import pandas as pd
 from botocore.exceptions import ClientError
 
+from labsqs.client import developer_endpoint
 from labsqs.errors import ConfirmationRequired, PurgeInProgress, QueueNotFound, RedriveError
 from labsqs.queues import NON_EXISTENT_QUEUE_CODES, queue_url
 
@@ -172,9 +172,8 @@ def peek_messages(queue: Queue | str, *, sqs: SQSClient | None = None) -> list[d
     """
     sqs = _client(sqs)
     url = queue_url(queue, sqs=sqs)
-    endpoint = str(sqs.meta.endpoint_url or "").rstrip("/")
-    host = urllib.parse.urlsplit(endpoint).hostname or ""
-    if not endpoint or host.endswith("amazonaws.com"):
+    endpoint = developer_endpoint(sqs)
+    if endpoint is None:
         return None  # real AWS (or moto's mock_aws, which poses as it): no developer endpoint
     request = urllib.request.Request(
         f"{endpoint}{PEEK_PATH}?ShowInvisible=true&ShowDelayed=true",

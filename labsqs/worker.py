@@ -20,11 +20,15 @@ behind. *Processed* here means exactly "committed": that is what lets the drill'
 What the worker records, all in that one file (:class:`ProcessingLog`):
 
 ``processed``   one row per committed message (uid, group, seq, pid, receive count) — the effect
-``deliveries``  every message every receive returned, written before the consumer sees it (a wire tap)
+``deliveries``  every message every receive returned (with its group and which receive of this process
+                returned it), written before the consumer sees it (a wire tap)
 ``skips``       every redelivery the idempotency store recognised as already done
 ``duplicates``  handler runs that found their message already committed by someone else: the handler
                 ran twice (a slow handler without a heartbeat) — caught at commit, reported, not applied
 ``failures``    each failed attempt with its reason (a non-JSON body ...), so a DLQ'd message has one
+``fifo_heads``  the FIFO groups whose head failed and is not settled yet (:class:`SharedFifoGuard`): every
+                worker process on the queue, restarted ones too, receives one message at a time while such
+                a head may be visible, so the head never drags its followers to the DLQ
 
 Run it as a process (each an independent consumer; run three to share a queue)::
 
@@ -43,6 +47,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
 import random
@@ -59,7 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
-from labsqs.consumer import Consumer, Message
+from labsqs.consumer import Consumer, FifoGuard, Message
 from labsqs.errors import (
     EndpointUnavailable,
     InvalidConsumerOption,
@@ -86,7 +91,8 @@ CREATE TABLE IF NOT EXISTS processed (
     pid INTEGER NOT NULL, at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS deliveries (
     id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, receipt_handle TEXT NOT NULL,
-    receive_count INTEGER NOT NULL, pid INTEGER NOT NULL, at REAL NOT NULL);
+    receive_count INTEGER NOT NULL, grp TEXT, receive_no INTEGER NOT NULL, pid INTEGER NOT NULL,
+    at REAL NOT NULL);
 CREATE TABLE IF NOT EXISTS skips (
     id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, receipt_handle TEXT,
     pid INTEGER NOT NULL, at REAL NOT NULL);
@@ -98,6 +104,8 @@ CREATE TABLE IF NOT EXISTS failures (
     id INTEGER PRIMARY KEY AUTOINCREMENT, message_id TEXT NOT NULL, receipt_handle TEXT NOT NULL,
     receive_count INTEGER NOT NULL, error TEXT NOT NULL, reason TEXT NOT NULL, body TEXT NOT NULL,
     pid INTEGER NOT NULL, at REAL NOT NULL);
+CREATE TABLE IF NOT EXISTS fifo_heads (
+    grp TEXT PRIMARY KEY, message_id TEXT NOT NULL, visible_at REAL NOT NULL);
 """
 
 
@@ -162,22 +170,43 @@ class ProcessingLog(SqliteFile):
                 raise
         return row is None
 
-    def record_deliveries(self, raw: Sequence[Mapping[str, Any]]) -> None:
-        """The tap: every message a receive returned (before the consumer acts on it)."""
+    def record_deliveries(self, raw: Sequence[Mapping[str, Any]], receive_no: int = 0) -> None:
+        """The tap: every message a receive returned (before the consumer acts on it), in its order;
+        ``receive_no`` numbers this process's receives."""
         now = time.time()
         rows = [
             (m["MessageId"], m["ReceiptHandle"],
-             int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)), self.pid, now)
+             int(m.get("Attributes", {}).get("ApproximateReceiveCount", 1)),
+             m.get("Attributes", {}).get("MessageGroupId"), receive_no, self.pid, now)
             for m in raw
         ]  # fmt: skip
         with self._lock:
             self._db.execute("BEGIN IMMEDIATE")
             self._db.executemany(
-                "INSERT INTO deliveries (message_id, receipt_handle, receive_count, pid, at) "
-                "VALUES (?, ?, ?, ?, ?)",
+                "INSERT INTO deliveries (message_id, receipt_handle, receive_count, grp, receive_no, pid, "
+                "at) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 rows,
             )
             self._db.execute("COMMIT")
+
+    # -- the FIFO guard's records (SharedFifoGuard) ---------------------------------------------------
+    def fifo_heads(self) -> dict[str, tuple[str, float]]:
+        with self._lock:
+            rows = self._db.execute("SELECT grp, message_id, visible_at FROM fifo_heads").fetchall()
+        return {g: (mid, float(at)) for g, mid, at in rows}
+
+    def put_fifo_head(self, group: str, message_id: str, visible_at: float) -> None:
+        with self._lock:
+            self._db.execute(
+                "INSERT OR REPLACE INTO fifo_heads (grp, message_id, visible_at) VALUES (?, ?, ?)",
+                (group, message_id, visible_at),
+            )
+
+    def drop_fifo_heads(self, settled: Mapping[str, str]) -> None:
+        with self._lock:
+            self._db.executemany(
+                "DELETE FROM fifo_heads WHERE grp = ? AND message_id = ?", list(settled.items())
+            )
 
     def record_skip(self, message_id: str, receipt_handle: str | None) -> None:
         with self._lock:
@@ -229,6 +258,7 @@ class _DeliveryTap:
     def __init__(self, sqs: SQSClient, log: ProcessingLog) -> None:
         self._sqs, self._log = sqs, log
         self.latest_handle: dict[str, str] = {}  # MessageId -> receipt handle of its latest delivery here
+        self._receives = itertools.count(1)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self._sqs, name)
@@ -237,10 +267,30 @@ class _DeliveryTap:
         answer = self._sqs.receive_message(**kwargs)
         messages = answer.get("Messages", [])
         if messages:
-            self._log.record_deliveries(messages)
+            self._log.record_deliveries(messages, next(self._receives))
             for m in messages:
                 self.latest_handle[m["MessageId"]] = m["ReceiptHandle"]
         return answer
+
+
+class SharedFifoGuard(FifoGuard):
+    """The consumer's :class:`~labsqs.consumer.FifoGuard`, kept in the processing log's SQLite file that
+    every worker process on the queue shares. With a guard in memory, each process would learn of a
+    failed head only when it hits it — and every other process, or a restarted one, would take the group
+    in a batch once more, dragging the followers along another time."""
+
+    def __init__(self, log: ProcessingLog) -> None:
+        super().__init__()
+        self._log = log
+
+    def heads(self) -> dict[str, tuple[str, float]]:
+        return self._log.fifo_heads()
+
+    def put(self, group: str, message_id: str, visible_at: float) -> None:
+        self._log.put_fifo_head(group, message_id, visible_at)
+
+    def drop(self, settled: Mapping[str, str]) -> None:
+        self._log.drop_fifo_heads(settled)
 
 
 class _ReportingStore(IdempotencyStore):
@@ -273,6 +323,7 @@ class WorkerSummary:
     released: int
     deferred: int
     heartbeats: int
+    guarded_receives: int  # receives cut to one message: a failed FIFO head was unsettled
 
     def to_json(self) -> str:
         return json.dumps({"event": "summary", **asdict(self)})
@@ -284,7 +335,8 @@ class Worker:
     The handler reads a JSON body with a ``uid`` (and optionally ``group``/``seq``), works for
     ``work_seconds`` (a stand-in for real work, where kills land), and commits. A non-JSON body, or one
     without ``uid``, fails with :class:`~labsqs.errors.InvalidMessage`; the reason is recorded and the
-    message goes to the DLQ after the queue's ``maxReceiveCount``.
+    message goes to the DLQ after the queue's ``maxReceiveCount``. On a FIFO queue the consumer's FIFO guard
+    keeps its records in the log (:class:`SharedFifoGuard`); ``fifo_guard=False`` turns it off.
 
     >>> worker = Worker(queue.url, "worker.sqlite", sqs=sqs, wait_time_seconds=1)
     >>> worker.run(idle_polls=2).processed
@@ -304,6 +356,7 @@ class Worker:
         retry_backoff_seconds: int | None = None,
         handle_signals: bool = False,
         on_duplicate: Callable[[str], None] | None = None,
+        fifo_guard: bool = True,
     ) -> None:
         if work_seconds < 0:
             raise InvalidConsumerOption(f"work_seconds must be >= 0, got {work_seconds}")
@@ -335,6 +388,7 @@ class Worker:
             idempotency=self.store,
             on_error=self.log.record_failure,
             handle_signals=handle_signals,
+            fifo_guard=SharedFifoGuard(self.log) if fifo_guard else False,
         )
 
     def handle(self, message: Message) -> None:
@@ -376,6 +430,7 @@ class Worker:
             released=stats.released,
             deferred=stats.deferred,
             heartbeats=stats.heartbeats,
+            guarded_receives=stats.guarded_receives,
         )
 
     def stop(self) -> None:
@@ -447,6 +502,10 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-heartbeat", action="store_true", help="do not extend the visibility of slow work")
     p.add_argument("--work-ms", type=float, default=0.0, help="simulated work per message, milliseconds")
     p.add_argument("--retry-backoff", type=int, help="seconds before a failed message is retried")
+    p.add_argument(
+        "--no-fifo-guard", action="store_true",
+        help="FIFO: keep receiving batches while a failed head is unsettled (its followers pay receives)",
+    )  # fmt: skip
     p.add_argument("--idle-polls", type=int, help="stop after this many empty receives in a row")
     p.add_argument("--max-messages", type=int, help="stop after this many messages")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
@@ -491,6 +550,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             args.queue, args.db, sqs=sqs, workers=args.workers, wait_time_seconds=args.wait,
             visibility_timeout=args.visibility_timeout, heartbeat=not args.no_heartbeat,
             work_seconds=args.work_ms / 1000, retry_backoff_seconds=args.retry_backoff,
+            fifo_guard=not args.no_fifo_guard,
         )  # fmt: skip
     except LabSqsError as exc:
         _say(f"error: {exc}")
@@ -568,6 +628,10 @@ class DrillReport:
     in_dlq: int
     dlq_poison: int  # DLQ messages that were poison (the rest went there through repeated kills)
     dlq_with_reason: int  # DLQ messages with a recorded failure reason
+    dlq_healthy_by_poison: int  # healthy DLQ messages that lost a receive behind a failing poison message
+    dlq_healthy_by_kills: (
+        int  # the other healthy DLQ messages: receives lost to kills alone (see _dlq_causes)
+    )
     lost: list[str]  # sent, but neither processed nor in the DLQ
     unexpected: list[str]  # processed or in the DLQ, but never sent
     processed_and_dlq: list[str]
@@ -603,6 +667,7 @@ class DrillReport:
             and self.skips_unmatched == 0
             and self.duplicates_caught == 0
             and self.order_violations == 0
+            and self.dlq_healthy_by_poison == 0
             and self.dlq_with_reason >= self.dlq_poison
             and self.unclean_exits == 0
             and self.crashes == 0
@@ -663,6 +728,7 @@ def run_drill(
     visibility_timeout: int = 2,
     max_receive_count: int = 5,
     timeout_seconds: float = 120.0,
+    fifo_guard: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> DrillReport:
     """Send ``messages`` to a fresh queue (with a DLQ), run ``processes`` worker processes on it, and
@@ -671,6 +737,7 @@ def run_drill(
     (visible, in flight and delayed all 0), stop the workers with SIGTERM and account for every message.
 
     Poison (non-JSON) bodies make the DLQ part of the account. The queue and its DLQ are deleted after.
+    ``fifo_guard=False`` runs the workers without the consumer's FIFO guard (to measure what it saves).
     """
     from labsqs.client import client_endpoint, sqs_client
     from labsqs.producer import send_many
@@ -707,7 +774,7 @@ def run_drill(
         cmd = [
             sys.executable, "-m", "labsqs.worker", "--queue", queue.url, "--db", str(db),
             "--endpoint", endpoint, "--wait", "1", "--workers", str(workers_per_process),
-            "--work-ms", str(work_ms), "--retry-backoff", "0",
+            "--work-ms", str(work_ms), "--retry-backoff", "0", *([] if fifo_guard else ["--no-fifo-guard"]),
         ]  # fmt: skip
         ProcessingLog(db).close()  # create the file and its tables before the workers race to
         IdempotencyStore(db).close()
@@ -858,6 +925,30 @@ def _drain_bodies(sqs: SQSClient, url: str) -> list[tuple[str, str]]:
     return bodies
 
 
+def _dlq_causes(
+    deliveries: Sequence[Mapping[str, Any]], failures: Sequence[Mapping[str, Any]], healthy_in_dlq: set[str]
+) -> set[str]:
+    """Which healthy messages in the DLQ got there *because of a poison message*: at least one of their
+    receives came in the same batch as an earlier message of their group that then failed as poison —
+    so it was handed back unprocessed. The others lost every receive to kills alone (delivered to a
+    process killed before it could commit, or handed back behind a message such a kill left claimed).
+    A message dragged once and then killed four times counts as poison's: the rule leans against the
+    guard."""
+    poison_failed = {f["receipt_handle"] for f in failures if str(f["body"]).startswith(POISON_PREFIX)}
+    receives: dict[tuple[int, int], list[Mapping[str, Any]]] = defaultdict(list)
+    for d in deliveries:  # in insertion order: each receive's messages in the order SQS returned them
+        receives[(d["pid"], d["receive_no"])].append(d)
+    dragged: set[str] = set()
+    for batch in receives.values():
+        failing_groups: set[str] = set()
+        for d in batch:
+            if d["grp"] in failing_groups:
+                dragged.add(d["message_id"])
+            if d["receipt_handle"] in poison_failed and d["grp"] is not None:
+                failing_groups.add(d["grp"])
+    return healthy_in_dlq & dragged
+
+
 def _account(
     db: Path, *, kind: str, stop_signal: signal.Signals, sent: set[str], poison: set[str],
     dlq_bodies: list[tuple[str, str]], stopped_pids: set[int], stops: int, holding: int, restarts: int,
@@ -870,14 +961,17 @@ def _account(
         deliveries = log.rows("deliveries")
         skips = log.rows("skips")
         caught = log.count("duplicates")
-        failed_ids = {f.message_id for f in log.failures()}
+        failures = log.rows("failures")
     finally:
         log.close()
     done_uids = {r["uid"] for r in processed}
     dlq_uids = [body_uid(body) for _, body in dlq_bodies]
     dlq = set(dlq_uids)
     # a redrive to the DLQ keeps the MessageId: a DLQ'd message's failure rows are found by it
+    failed_ids = {f["message_id"] for f in failures}
     with_reason = sum(1 for message_id, _ in dlq_bodies if message_id in failed_ids)
+    healthy_in_dlq = {message_id for message_id, body in dlq_bodies if body_uid(body) not in poison}
+    by_poison = _dlq_causes(deliveries, failures, healthy_in_dlq)
     committed_at = {r["message_id"]: r["receive_count"] for r in processed}
     skipped_handles = {s["receipt_handle"] for s in skips}
     dup = cut = unaccounted = 0
@@ -910,6 +1004,8 @@ def _account(
         in_dlq=len(dlq_uids),
         dlq_poison=len(dlq & poison),
         dlq_with_reason=with_reason,
+        dlq_healthy_by_poison=len(by_poison),
+        dlq_healthy_by_kills=len(healthy_in_dlq - by_poison),
         lost=sorted(sent - done_uids - dlq),
         unexpected=sorted((done_uids | dlq) - sent),
         processed_and_dlq=sorted(done_uids & dlq),

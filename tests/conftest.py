@@ -2,6 +2,7 @@
 
 - ``engine_state`` / ``sqs``: the real engine, started by ``labsqs up`` (reused when already running,
   as under ``make test``), and a client for it. Tests using them are integration tests.
+- ``load_engine``: the engine of load runs (SQS metrics off), started once for the session.
 - ``moto_sqs``: an in-process moto ``mock_aws`` client, for fast unit tests.
 - ``queue_name`` / ``make_queue`` / ``ensure``: unique queue names (tests may run against a shared engine),
   raw queues and ``ensure_queue`` queues (with their DLQs), deleted after the test.
@@ -23,6 +24,13 @@ from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
 @pytest.fixture(scope="session")
 def engine_state() -> engine.EngineState:
     return engine.up(progress=lambda _: None)
+
+
+@pytest.fixture(scope="session")
+def load_engine() -> Iterator[engine.EngineState]:
+    """The engine load runs use (as ``labsqs bench`` starts it): SQS metrics off, on the lab's port + 1."""
+    with engine.started(port=engine.load_port(), metrics=False, progress=lambda _: None) as state:
+        yield state
 
 
 @pytest.fixture(scope="session")

@@ -6,6 +6,8 @@ from pathlib import Path
 
 import yaml
 
+from labsqs import engine
+
 COMPOSE = Path(__file__).resolve().parent.parent / "docker-compose.yml"
 
 
@@ -23,7 +25,13 @@ def test_localstack_image_is_pinned_to_a_tag_that_runs_without_a_token():
 def test_auth_token_is_passed_through_when_set():
     env = _compose()["services"]["localstack"]["environment"]
     assert env["LOCALSTACK_AUTH_TOKEN"] == "${LOCALSTACK_AUTH_TOKEN:-}"
-    assert env["SERVICES"] == "sqs,sns"
+
+
+def test_docker_localstack_runs_the_same_services_as_the_hosts_engine():
+    # the lessons call SQS, SNS, CloudWatch, S3 (the resume PDFs) and SES (their emails) on either engine
+    services = _compose()["services"]["localstack"]["environment"]["SERVICES"]
+    assert sorted(services.split(",")) == sorted(engine.LESSON_SERVICES)
+    assert {"sqs", "sns", "cloudwatch", "s3", "ses"} <= set(services.split(","))
 
 
 def test_every_published_port_is_bound_to_loopback():

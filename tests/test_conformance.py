@@ -362,3 +362,12 @@ def test_without_python_3_13_labsqs_up_gets_localstack_4_13_with_the_same_result
         assert got == recorded, {cid: (got.get(cid), s) for cid, s in recorded.items() if got.get(cid) != s}
     finally:
         subprocess.run([str(LABSQS), "down"], env=env, capture_output=True, timeout=60)
+
+
+def test_a_lesson_gets_one_line_where_its_engine_differs_from_sqs():
+    # GIVEN the recorded matrix: LocalStack keeps dedup ids after delete, moto forgets them
+    # THEN on LocalStack a lesson's assertion holds (no note), and on moto it gets one line that says so
+    assert cf.engine_difference("fifo.dedup-after-delete", "localstack") is None
+    note = cf.engine_difference("fifo.dedup-after-delete", "moto")
+    assert note is not None and note.startswith("note: on moto this differs from SQS") and "\n" not in note
+    assert cf.engine_difference("fifo.order", "moto") is None

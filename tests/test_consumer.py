@@ -22,6 +22,8 @@ from labsqs.consumer import (
 )
 from labsqs.errors import InvalidConsumerOption, InvalidMessage, LabSqsError, QueueNotFound
 from labsqs.idempotency import IdempotencyStore, body_field_key
+from labsqs.producer import send_many
+from labsqs.queues import QueueSpec
 
 pytestmark = pytest.mark.engine
 
@@ -200,6 +202,47 @@ def test_fifo_failure_holds_the_rest_of_its_group_while_other_groups_go_on(sqs, 
     # AND group B went on in the first batch, without waiting for A's retry
     assert calls.index("b3") < retried_a2
     assert visible_bodies(sqs, url) == []
+
+
+@pytest.mark.parametrize("guard", [True, False], ids=["guard-on", "guard-off"])
+def test_a_poison_fifo_head_reaches_the_dlq_without_dragging_its_followers(sqs, ensure, queue_name, guard):
+    # GIVEN a FIFO queue with a DLQ after 4 receives, 1 s visibility; group A: a poison head and 9
+    # healthy followers (one batch's worth), group B: 5 healthy messages
+    spec = QueueSpec(queue_name("poison", fifo=True), visibility_timeout_seconds=1, receive_wait_seconds=0,
+                     content_based_dedup=True, max_receive_count=4)  # fmt: skip
+    queue = ensure(spec)
+    bodies = ["poison", *(f"a{i}" for i in range(1, 10)), *(f"b{i}" for i in range(1, 6))]
+    send_many(queue, bodies, group_by=lambda b: "B" if b.startswith("b") else "A", sqs=sqs)
+    counts: dict[str, list[int]] = {}
+
+    def handler(m: Message) -> None:
+        counts.setdefault(m.body, []).append(m.receive_count)
+        if m.body == "poison":
+            raise InvalidMessage("poison", hint="it fails on every delivery")
+
+    # WHEN one consumer (batches of 10, failures retried at once) runs until the queue is idle
+    consumer = Consumer(queue.url, handler, sqs=sqs, wait_time_seconds=WAIT, retry_backoff=lambda _n: 0,
+                        fifo_guard=guard)  # fmt: skip
+    stats = consumer.run(idle_polls=3, timeout_seconds=60)
+    dlq = [m["Body"] for m in sqs.receive_message(QueueUrl=queue.dlq_url, MaxNumberOfMessages=10,
+                                                    WaitTimeSeconds=1).get("Messages", [])]  # fmt: skip
+
+    # THEN the poison head failed on each of its 4 allowed receives
+    assert counts["poison"] == [1, 2, 3, 4], counts
+    followers = [f"a{i}" for i in range(1, 10)]
+    if guard:
+        # AND its followers were received once with it (the batch that found the failure), then stayed
+        # behind the group lock while it failed alone: each was processed on its 2nd receive, in order
+        assert dlq == ["poison"], dlq
+        assert [(b, counts.get(b)) for b in followers] == [(b, [2]) for b in followers], counts
+        assert stats.guarded_receives >= 3 and stats.processed == 14 and stats.failed == 4
+    else:
+        # (without the guard each failure dragged the followers along: they ran out of receives with it,
+        # never tried — the cost the guard removes)
+        assert sorted(dlq) == sorted(["poison", *followers]), dlq
+        assert not any(b in counts for b in followers) and stats.guarded_receives == 0
+    # AND group B was processed, in order, on its first receive either way
+    assert [(b, counts.get(b)) for b in bodies[10:]] == [(b, [1]) for b in bodies[10:]], counts
 
 
 # --- heartbeat ------------------------------------------------------------------------------------

@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from labsqs import bench, cli
+from labsqs.client import sqs_client
 from labsqs.errors import InvalidLoadOption
 
 REPO = Path(__file__).resolve().parent.parent
@@ -38,7 +39,8 @@ def _report_dir(tmp_path: Path) -> Path:
 
 # --- real runs -----------------------------------------------------------------------------------
 @pytest.mark.engine
-def test_throughput_bench_writes_locust_csvs_accounting_and_report(tmp_path, engine_state):
+def test_throughput_bench_writes_locust_csvs_accounting_and_report(tmp_path, load_engine):
+    engine_state = load_engine  # load runs use the metrics-off engine, as `labsqs bench` does
     # GIVEN the local engine and the quick throughput matrix (standard vs FIFO with one group)
     # WHEN labsqs bench runs it
     proc = _bench(tmp_path, engine_state, "--scenario", "throughput")
@@ -80,7 +82,8 @@ def test_throughput_bench_writes_locust_csvs_accounting_and_report(tmp_path, eng
 
 
 @pytest.mark.engine
-def test_visibility_bench_measures_redeliveries_and_accounts_for_every_message(tmp_path, engine_state):
+def test_visibility_bench_measures_redeliveries_and_accounts_for_every_message(tmp_path, load_engine):
+    engine_state = load_engine
     # GIVEN the quick visibility sweep: slow handlers, crashing consumers, DLQ after 2 receives
     # WHEN labsqs bench runs it
     proc = _bench(tmp_path, engine_state, "--scenario", "visibility")
@@ -105,7 +108,8 @@ def test_visibility_bench_measures_redeliveries_and_accounts_for_every_message(t
 
 
 @pytest.mark.engine
-def test_plain_locustfile_creates_its_queue_accounts_and_cleans_up(tmp_path, engine_state, sqs):
+def test_plain_locustfile_creates_its_queue_accounts_and_cleans_up(tmp_path, load_engine):
+    engine_state, sqs = load_engine, sqs_client(load_engine.endpoint)
     # GIVEN the throughput locustfile run with plain `locust -f`, no --queue-url
     cmd = [
         str(LOCUST), "-f", str(REPO / "loadtests" / "throughput.py"), "--headless", "-u", "3", "-r", "3",

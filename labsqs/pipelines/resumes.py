@@ -1,14 +1,14 @@
-"""Pipeline 2 — the resume builder (seed 000, "DevResume-Forge"): ordered updates, PDFs, notifications.
+"""Pipeline 2 — the resume builder (seed 000, "DevResume-Forge"): ordered updates, PDFs in S3, emails.
 
 ::
 
     Resume editor ──▶ resume updates (FIFO, group user-{userId}) ──▶ update processors (3+) ──▶ SQLite
                                                                           │ one PDF job per saved change
                                                                           ▼
-                      PDF generation (standard queue) ──▶ PDF workers ──▶ output/ (the seed's S3)
+                      PDF generation (standard queue) ──▶ PDF workers ──▶ S3 bucket ({prefix}-pdfs)
                                                                           │
                                                                           ▼
-                                                          notifications (FIFO) ──▶ "email the user"
+                      notifications (FIFO, group per user) ──▶ email sender ──▶ SES ──▶ the user's inbox
     every queue: 3 receives, then its DLQ
 
 **Why FIFO for updates.** A user who types "Senior" then "Staff" into their headline expects "Staff" to
@@ -22,10 +22,11 @@ edits: a user who sets a field back to an earlier value within 5 minutes would s
 
 **Why standard for PDFs.** Rendering is slow, order does not matter and PDFs can run in parallel — the
 standard queue has no ordering cost. It delivers *at least once*, so the worker is idempotent: a PDF job
-is claimed in an :class:`~labsqs.idempotency.IdempotencyStore`; its file name is the job's id (writing it
-again replaces it with the same bytes: the renderer is deterministic); the notification is sent to a FIFO
-queue with the job's id as deduplication id, so a worker that crashed after notifying and runs again does
-not notify twice.
+is claimed in an :class:`~labsqs.idempotency.IdempotencyStore`; the PDF goes to S3 (``PutObject``) under a
+key fixed by the job (``{userId}/{resumeId}/pdf-{updateId}.pdf``), so storing it again overwrites the
+object with the same bytes (the renderer is deterministic) instead of adding one; the notification is
+sent to a FIFO queue with the job's id as deduplication id, so a worker that crashed after notifying and
+runs again does not notify twice.
 
 **Exactly-once *effects* from at-least-once delivery.** A processor can crash after saving an update but
 before deleting its message; the message comes back. The update's id is written in the *same SQLite
@@ -35,21 +36,33 @@ crash between commit and send leaves the job in the outbox, and the redelivered 
 :class:`~labsqs.idempotency.IdempotencyStore` (claim, then mark) would not be enough here: its mark is a
 second write, and a crash between the change and the mark would apply the change twice.
 
-**FIFO batches and the DLQ.** When a FIFO consumer receives several messages of one group and the first
-fails, the rest are handed back unprocessed — but each of those receives counted. With
-``maxReceiveCount=3`` a healthy message stuck behind a flaky one can reach the DLQ without ever having
-been tried. The update processors therefore receive one message at a time (like the seed's Lambda
-mapping with ``batch_size=1``); with batches, raise ``maxReceiveCount``.
+**FIFO batches and the DLQ.** When the first message of a group fails, the rest of the batch is handed back,
+and each such receive counts toward maxReceiveCount. The update processors take batches of 10 and share one
+:class:`~labsqs.consumer.FifoGuard`: after a failure they receive one message at a time while the failed
+update may be visible, so updates behind it stay unreceived until it succeeds or goes to the DLQ.
+
+**An email is not idempotent.** A put to a fixed S3 key can be repeated; SES's ``SendEmail`` cannot —
+each call is one more email, and SES takes no idempotency token. The email sender claims each
+notification in the IdempotencyStore (a lease: no two senders hold one notification at once) and writes
+SES's ``MessageId`` into the database's ``emails`` ledger the moment SES accepted the mail, before
+anything else can fail; a redelivered notification finds its entry and sends nothing. What no design can
+close with an API that does not deduplicate is the instant between SES's answer and that one-row insert:
+a crash exactly there sends the email twice (the alternative, recording *before* sending, loses the
+email instead). The sender is a verified SES identity (:func:`labsqs.mail.verify_sender`), as AWS
+requires; on the lab's engine every email lands in its inbox (:func:`labsqs.mail.read_inbox`).
 
 **Failures.** A *poison* update (an unknown action, an UPDATE of a resume that does not exist) fails on
 every delivery; after 3 receives it moves to the updates DLQ, and the user's later updates continue. Its
 reason is in the ``failures`` table. :class:`FailureInjector` injects *transient* failures (simulated
 crashes before the change, after the commit, after the PDF job was sent, after the PDF was stored, after
-the notification was sent) to show that retries end in the same final state.
+the notification was queued, before and after the email) to show that retries end in the same final
+state: one saved change, one S3 object and one email per edit.
 
 >>> queues = ensure_resume_queues("devresume")
+>>> bucket = ensure_pdf_bucket(pdf_bucket_name("devresume"))
+>>> sender = verify_sender(DEFAULT_SENDER)
 >>> queue_resume_updates(queues.updates, sample_updates())
->>> run = run_resume_pipeline(queues, db_path="resumes.sqlite", output_dir="pdfs")
+>>> run = run_resume_pipeline(queues, db_path="resumes.sqlite", bucket=bucket, sender=sender)
 >>> ResumeStore("resumes.sqlite").resumes() == expected_resumes(sample_updates())
 True
 """
@@ -57,23 +70,27 @@ True
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import random
 import re
 import threading
 import time
-import uuid
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, cast
 
-from labsqs.client import sqs_client
-from labsqs.consumer import Consumer, Message, consume
-from labsqs.errors import InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
+from botocore.exceptions import ClientError
+
+from labsqs.client import s3_client, ses_client, sqs_client
+from labsqs.consumer import Consumer, FifoGuard, Message
+from labsqs.errors import InvalidBucketName, InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
 from labsqs.idempotency import IdempotencyStore, SqliteFile, body_field_key
+from labsqs.mail import send_email
 from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.producer import BatchReport, send, send_many
 from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
@@ -85,30 +102,42 @@ if TYPE_CHECKING:
 
 __all__ = [
     "ACTIONS",
+    "DEFAULT_SENDER",
     "TEMPLATES",
     "FailureInjector",
     "InjectedFailure",
     "LiveFlow",
     "PdfJob",
+    "PdfReady",
     "ResumeQueues",
     "ResumeRun",
     "ResumeState",
     "ResumeStore",
     "ResumeUpdate",
-    "drain_notifications",
+    "compose_email",
+    "delete_pdf_bucket",
     "delete_resume_queues",
+    "ensure_pdf_bucket",
     "ensure_resume_queues",
     "expected_resumes",
     "flow_counts",
+    "list_pdfs",
+    "make_email_sender",
     "make_pdf_worker",
     "make_update_processor",
     "next_state",
+    "notify",
+    "pdf_bucket_name",
     "pdf_page_count",
+    "pdf_versions",
     "plot_flow",
     "queue_resume_updates",
+    "read_pdf",
     "render_resume_pdf",
+    "resume_sender",
     "run_resume_pipeline",
     "sample_updates",
+    "store_pdf",
 ]
 
 # --- the seed's settings --------------------------------------------------------------------------
@@ -116,14 +145,17 @@ DEFAULT_PREFIX = "devresume"
 UPDATES_SUFFIX = "-resume-updates.fifo"
 PDF_SUFFIX = "-pdf-generation"
 NOTIFICATIONS_SUFFIX = "-notifications.fifo"
+PDF_BUCKET_SUFFIX = "-pdfs"
 VISIBILITY_TIMEOUT_SECONDS = 30  # the seed's CreateQueue: VisibilityTimeout '30'
 RETENTION_SECONDS = 86_400  # MessageRetentionPeriod '86400' (1 day)
 LONG_POLL_SECONDS = 20  # WaitTimeSeconds: 20
 MAX_RECEIVE_COUNT = 3  # RedrivePolicy maxReceiveCount: 3
 DEFAULT_CONSUMERS = 3
 DEFAULT_PDF_WORKERS = 2
-UPDATES_PER_RECEIVE = 1  # see "FIFO batches and the DLQ" above
+UPDATES_PER_RECEIVE = 10  # a shared FIFO guard protects the followers (see "FIFO batches and the DLQ")
 PDF_JOBS_PER_RECEIVE = 1  # spreads a small backlog over every worker
+NOTIFICATIONS_PER_RECEIVE = 1  # one email per receive: a failure hands back nothing of the user's group
+DEFAULT_EMAIL_SENDERS = 1
 
 ACTIONS = ("CREATE", "UPDATE", "DELETE")
 TEMPLATES = ("classic", "modern", "minimal")
@@ -342,9 +374,10 @@ class PdfJob:
             data=dict(data),
         )
 
-    def relative_path(self) -> Path:
-        """Where the PDF goes under the output folder: ``{userId}/{resumeId}/{pdfId}.pdf``."""
-        return Path(self.user_id) / self.resume_id / f"{self.pdf_id}.pdf"
+    def s3_key(self) -> str:
+        """The PDF's object key in the bucket, ``{userId}/{resumeId}/{pdfId}.pdf``: fixed by the job, so a
+        redelivered job overwrites its own object instead of adding one."""
+        return f"{self.user_id}/{self.resume_id}/{self.pdf_id}.pdf"
 
 
 def pdf_id_for(update_id: str) -> str:
@@ -377,6 +410,12 @@ CREATE TABLE IF NOT EXISTS outbox (
     body      TEXT NOT NULL,
     sent_at   REAL
 );
+CREATE TABLE IF NOT EXISTS emails (
+    notification_id TEXT PRIMARY KEY,
+    ses_message_id  TEXT NOT NULL,
+    to_address      TEXT NOT NULL,
+    sent_at         REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS failures (
     id            INTEGER PRIMARY KEY AUTOINCREMENT,
     stage         TEXT NOT NULL,
@@ -395,7 +434,8 @@ class ResumeStore(SqliteFile):
 
     Tables: ``resumes`` (the current state), ``applied_updates`` (every applied update id, in the order
     applied — the idempotency record and the proof of order), ``outbox`` (PDF jobs written with the
-    change, sent after the commit), ``failures`` (why messages failed, per attempt).
+    change, sent after the commit), ``emails`` (the ledger of emails SES accepted: one per notification,
+    with SES's ``MessageId``), ``failures`` (why messages failed, per attempt).
     """
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
@@ -494,8 +534,17 @@ class ResumeStore(SqliteFile):
                 [(time.time(), p) for p in pdf_ids],
             )
 
+    def record_email(self, notification_id: str, ses_message_id: str, to_address: str) -> None:
+        """Enter an email SES accepted into the ledger (a second entry for one notification is an error:
+        it would mean that notification was emailed twice)."""
+        with self._lock:
+            self._db.execute(
+                "INSERT INTO emails (notification_id, ses_message_id, to_address, sent_at) VALUES (?,?,?,?)",
+                (notification_id, ses_message_id, to_address, time.time()),
+            )
+
     def record_failure(self, stage: str, message: Message, exc: BaseException) -> None:
-        """Keep why a message failed (one row per attempt); ``stage`` is ``update`` or ``pdf``."""
+        """Keep why a message failed (one row per attempt); ``stage``: ``update``, ``pdf`` or ``email``."""
         reason = getattr(exc, "message", None) or f"{type(exc).__name__}: {exc}"
         if isinstance(exc, InjectedFailure):
             reason = f"injected: {exc}"
@@ -547,6 +596,24 @@ class ResumeStore(SqliteFile):
         ]
         return pd.DataFrame(rows, columns=["user", "resume", "template", "version", "name", "headline"])
 
+    def email_sent(self, notification_id: str) -> str | None:
+        """SES's ``MessageId`` of the email sent for ``notification_id``, or None."""
+        with self._lock:
+            row = self._db.execute(
+                "SELECT ses_message_id FROM emails WHERE notification_id = ?", (notification_id,)
+            ).fetchone()
+        return None if row is None else str(row[0])
+
+    def emails(self) -> pd.DataFrame:
+        """The ledger: ``notification_id``, ``ses_message_id``, ``to_address``, in the order sent."""
+        import pandas as pd
+
+        with self._lock:
+            return pd.read_sql_query(
+                "SELECT notification_id, ses_message_id, to_address FROM emails ORDER BY sent_at, rowid",
+                self._db,
+            )
+
     def failures(self) -> pd.DataFrame:
         import pandas as pd
 
@@ -557,13 +624,20 @@ class ResumeStore(SqliteFile):
             )
 
     def counts(self) -> dict[str, int]:
-        """Resumes stored, updates applied, PDF jobs in the outbox (unsent), failed attempts."""
+        """Resumes stored, updates applied, PDF jobs in the outbox (unsent), emails sent, failed attempts."""
         with self._lock:
             (resumes,) = self._db.execute("SELECT COUNT(*) FROM resumes").fetchone()
             (applied,) = self._db.execute("SELECT COUNT(*) FROM applied_updates").fetchone()
             (unsent,) = self._db.execute("SELECT COUNT(*) FROM outbox WHERE sent_at IS NULL").fetchone()
+            (emails,) = self._db.execute("SELECT COUNT(*) FROM emails").fetchone()
             (failed,) = self._db.execute("SELECT COUNT(*) FROM failures").fetchone()
-        return {"resumes": resumes, "applied": applied, "outbox_unsent": unsent, "failed_attempts": failed}
+        return {
+            "resumes": resumes,
+            "applied": applied,
+            "outbox_unsent": unsent,
+            "emails": emails,
+            "failed_attempts": failed,
+        }
 
 
 # --- injected failures --------------------------------------------------------------------------------
@@ -778,17 +852,13 @@ SIDE_BAND_POINTS = 14
 
 
 def render_resume_pdf(
-    data: Mapping[str, Any],
-    path: str | os.PathLike[str],
-    *,
-    template: str = DEFAULT_TEMPLATE,
-    version: int = 1,
-) -> Path:
-    """Render a resume as a one-page A4 PDF at ``path`` (with reportlab) and return the path.
+    data: Mapping[str, Any], *, template: str = DEFAULT_TEMPLATE, version: int = 1
+) -> bytes:
+    """Render a resume as a one-page A4 PDF (with reportlab) and return its bytes.
 
     Text that does not fit is cut, never carried to a second page. The output is byte-for-byte the same
-    for the same input (``invariant`` mode: no timestamps or random ids), and the file appears atomically
-    (written next to ``path``, then renamed), so re-rendering after a crash replaces it with the same bytes.
+    for the same input (``invariant`` mode: no timestamps or random ids), so a re-rendered job stores the
+    very same object again.
     """
     from reportlab.lib.pagesizes import A4
     from reportlab.lib.utils import simpleSplit
@@ -797,14 +867,12 @@ def render_resume_pdf(
     if template not in _TEMPLATE_STYLES:
         raise InvalidResumeUpdate(f"template must be one of {', '.join(TEMPLATES)}, got {template!r}")
     bold, regular, accent, centred, band = _TEMPLATE_STYLES[template]
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    tmp = target.with_name(f".{target.name}.{uuid.uuid4().hex[:8]}.tmp")
+    buffer = io.BytesIO()
     width, height = A4
     left = PAGE_MARGIN_POINTS + (SIDE_BAND_POINTS if band else 0)
     text_width = width - left - PAGE_MARGIN_POINTS
     name = str(data.get("name", ""))
-    pdf = canvas.Canvas(str(tmp), pagesize=A4, invariant=1)
+    pdf = canvas.Canvas(buffer, pagesize=A4, invariant=1)
     pdf.setTitle(f"Resume of {name}")
     pdf.setAuthor(name)
     pdf.setSubject(f"template {template}, version {version}")
@@ -867,8 +935,7 @@ def render_resume_pdf(
     pdf.drawString(left, PAGE_MARGIN_POINTS / 2, f"{template} template · version {version}")
     pdf.showPage()
     pdf.save()
-    os.replace(tmp, target)
-    return target
+    return buffer.getvalue()
 
 
 _PAGE_OBJECT = re.compile(rb"/Type\s*/Page(?![a-zA-Z])")
@@ -880,75 +947,307 @@ def pdf_page_count(pdf: bytes | str | os.PathLike[str]) -> int:
     return len(_PAGE_OBJECT.findall(raw))
 
 
-def notify(queue: Queue | str, job: PdfJob, *, sqs: SQSClient | None = None) -> None:
-    """Tell the user their PDF is ready: one message on the notification queue, deduplicated by the
-    PDF's id (a second send within 5 minutes is dropped by SQS)."""
-    body = {
-        "notificationId": job.pdf_id,
-        "type": "PDF_READY",
-        "userId": job.user_id,
-        "resumeId": job.resume_id,
-        "version": job.version,
-        "pdf": job.relative_path().as_posix(),
-    }
-    send(queue, body, group_id=f"user-{job.user_id}", dedup_id=job.pdf_id, sqs=sqs)
+# --- S3: where the PDFs are stored (the seed's "Store in S3") --------------------------------------------
+_BUCKET_NAME = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
+MAX_KEYS_PER_DELETE = 1_000  # DeleteObjects takes at most 1,000 keys
+PDF_CONTENT_TYPE = "application/pdf"
+
+
+def pdf_bucket_name(prefix: str = DEFAULT_PREFIX) -> str:
+    """The PDF bucket of a pipeline: ``{prefix}-pdfs`` (bucket names are global on AWS: keep it unique)."""
+    return f"{prefix}{PDF_BUCKET_SUFFIX}"
+
+
+def ensure_pdf_bucket(bucket: str, *, s3: Any | None = None) -> str:
+    """Create the S3 bucket the PDF workers store into (an existing bucket of yours is fine); returns it."""
+    if not _BUCKET_NAME.fullmatch(bucket) or ".." in bucket:
+        raise InvalidBucketName(
+            f"{bucket!r} is not a valid S3 bucket name",
+            hint="3–63 characters: lowercase letters, digits, '-' and '.', starting and ending with a "
+            "letter or digit",
+        )
+    client = s3 if s3 is not None else s3_client()
+    region = client.meta.region_name
+    options: dict[str, Any] = {}
+    if region and region != "us-east-1":  # us-east-1 is S3's default and refuses a LocationConstraint
+        options["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        client.create_bucket(Bucket=bucket, **options)
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code == "BucketAlreadyExists":
+            raise InvalidBucketName(
+                f"the bucket name {bucket!r} is taken by another AWS account",
+                hint="bucket names are global across AWS: choose another prefix",
+                code=code,
+            ) from exc
+        if code != "BucketAlreadyOwnedByYou":
+            raise
+    return bucket
+
+
+def store_pdf(bucket: str, job: PdfJob, pdf: bytes, *, s3: Any | None = None) -> str:
+    """``PutObject`` the PDF under the job's fixed key (:meth:`PdfJob.s3_key`); returns the key.
+
+    A put is idempotent: storing the same job again replaces the object with the same bytes.
+    """
+    client = s3 if s3 is not None else s3_client()
+    key = job.s3_key()
+    client.put_object(
+        Bucket=bucket,
+        Key=key,
+        Body=pdf,
+        ContentType=PDF_CONTENT_TYPE,
+        Metadata={"pdf-id": job.pdf_id, "version": str(job.version), "template": job.template},
+    )
+    return key
+
+
+def list_pdfs(bucket: str, *, s3: Any | None = None) -> pd.DataFrame:
+    """The bucket's objects (``ListObjectsV2``, every page): ``key``, ``pdf_id``, ``size``, ``etag``."""
+    import pandas as pd
+
+    client = s3 if s3 is not None else s3_client()
+    rows = [
+        {
+            "key": o["Key"],
+            "pdf_id": Path(o["Key"]).stem,
+            "size": o["Size"],
+            "etag": str(o.get("ETag", "")).strip('"'),
+        }
+        for page in client.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        for o in page.get("Contents", [])
+    ]
+    return pd.DataFrame(rows, columns=["key", "pdf_id", "size", "etag"])
+
+
+def read_pdf(bucket: str, key: str, *, s3: Any | None = None) -> bytes:
+    """The bytes of one stored PDF (``GetObject``)."""
+    client = s3 if s3 is not None else s3_client()
+    return bytes(client.get_object(Bucket=bucket, Key=key)["Body"].read())
+
+
+def pdf_versions(bucket: str, *, s3: Any | None = None) -> pd.DataFrame:
+    """Every stored version of every object (``ListObjectVersions``): ``key``, ``version_id``, ``etag``,
+    ``latest``. With versioning on (``PutBucketVersioning``) each put of a key keeps a version, so this
+    shows how often a key was written — a redelivered PDF job adds a version of its key, not an object."""
+    import pandas as pd
+
+    client = s3 if s3 is not None else s3_client()
+    rows = [
+        {
+            "key": v["Key"],
+            "version_id": v.get("VersionId"),
+            "etag": str(v.get("ETag", "")).strip('"'),
+            "latest": bool(v.get("IsLatest")),
+        }
+        for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket)
+        for v in page.get("Versions", [])
+    ]
+    return pd.DataFrame(rows, columns=["key", "version_id", "etag", "latest"])
+
+
+def delete_pdf_bucket(bucket: str, *, s3: Any | None = None) -> None:
+    """Delete every object of the bucket (every version, if versioning was on), then the bucket (a
+    missing bucket is fine)."""
+    client = s3 if s3 is not None else s3_client()
+    try:
+        entries = [
+            {"Key": v["Key"], "VersionId": v["VersionId"]}
+            for page in client.get_paginator("list_object_versions").paginate(Bucket=bucket)
+            for v in page.get("Versions", []) + page.get("DeleteMarkers", [])
+        ]
+        for start in range(0, len(entries), MAX_KEYS_PER_DELETE):
+            chunk = entries[start : start + MAX_KEYS_PER_DELETE]
+            client.delete_objects(Bucket=bucket, Delete={"Objects": chunk, "Quiet": True})
+        client.delete_bucket(Bucket=bucket)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "NoSuchBucket":
+            raise
+
+
+# --- the PDF worker: render → S3 → notification ---------------------------------------------------------
+@dataclass(frozen=True)
+class PdfReady:
+    """A message of the notification queue: this user's PDF is in the bucket, tell them by email.
+    ``notification_id`` is the PDF's id (the queue's deduplication id)."""
+
+    notification_id: str
+    user_id: str
+    resume_id: str
+    version: int
+    name: str
+    email: str
+    bucket: str
+    key: str
+
+    @classmethod
+    def for_job(cls, job: PdfJob, bucket: str, key: str) -> PdfReady:
+        return cls(
+            job.pdf_id,
+            job.user_id,
+            job.resume_id,
+            job.version,
+            str(job.data.get("name", "")),
+            str(job.data.get("email") or ""),
+            bucket,
+            key,
+        )
+
+    def to_message(self) -> dict[str, Any]:
+        return {
+            "notificationId": self.notification_id,
+            "type": "PDF_READY",
+            "userId": self.user_id,
+            "resumeId": self.resume_id,
+            "version": self.version,
+            "name": self.name,
+            "email": self.email,
+            "bucket": self.bucket,
+            "key": self.key,
+        }
+
+    @classmethod
+    def parse(cls, text: str) -> PdfReady:
+        try:
+            body = json.loads(text)
+        except json.JSONDecodeError as exc:
+            raise InvalidResumeUpdate(f"notification is not JSON ({exc.msg} at column {exc.colno})") from exc
+        if not isinstance(body, Mapping) or body.get("type") != "PDF_READY":
+            raise InvalidResumeUpdate("a notification is a JSON object of type PDF_READY")
+        email = body.get("email")
+        if not isinstance(email, str) or "@" not in email:
+            raise InvalidResumeUpdate(
+                f"notification {body.get('notificationId')!r} has no email address to send to, got {email!r}",
+                hint="the resume's data needs an email field",
+            )
+        version, name, bucket, key = (body.get(k) for k in ("version", "name", "bucket", "key"))
+        if not isinstance(version, int) or not isinstance(bucket, str) or not isinstance(key, str):
+            raise InvalidResumeUpdate("a notification needs version, bucket and key")
+        return cls(
+            notification_id=_check_id(body.get("notificationId"), "notificationId"),
+            user_id=_check_id(body.get("userId"), "userId"),
+            resume_id=_check_id(body.get("resumeId"), "resumeId"),
+            version=version,
+            name=str(name or ""),
+            email=email,
+            bucket=bucket,
+            key=key,
+        )
+
+
+def notify(queue: Queue | str, note: PdfReady, *, sqs: SQSClient | None = None) -> None:
+    """Queue the "PDF ready" notification: one message on the FIFO notification queue (group per user),
+    deduplicated by the PDF's id (a second send within 5 minutes is dropped by SQS)."""
+    send(queue, note.to_message(), group_id=f"user-{note.user_id}", dedup_id=note.notification_id, sqs=sqs)
 
 
 def make_pdf_worker(
-    output_dir: str | os.PathLike[str],
+    bucket: str,
     notifications_queue: Queue | str,
     *,
     injector: FailureInjector | None = None,
     sqs: SQSClient | None = None,
-) -> Callable[[Message], Path]:
-    """The seed's "Generate PDF → store in S3 → notification" for one message.
+    s3: Any | None = None,
+) -> Callable[[Message], str]:
+    """The seed's "Generate PDF → store in S3 → notification" for one message; returns the object's key.
 
-    Injection points: ``pdf:before-render``, ``pdf:after-store`` (the file exists, no notification yet),
-    ``pdf:after-notify`` (everything done, the message not deleted). Run it under a
+    Injection points: ``pdf:before-render``, ``pdf:after-store`` (the object is in S3, no notification
+    yet), ``pdf:after-notify`` (everything done, the message not deleted). Run it under a
     :class:`~labsqs.consumer.Consumer` with an ``IdempotencyStore`` keyed on ``pdfId``.
     """
-    out = Path(output_dir)
     client = sqs if sqs is not None else sqs_client()
+    storage = s3 if s3 is not None else s3_client()
 
-    def generate(message: Message) -> Path:
+    def generate(message: Message) -> str:
         job = PdfJob.parse(message.body)
         attempt = message.receive_count
         _inject(injector, "pdf:before-render", job.pdf_id, attempt)
-        path = render_resume_pdf(
-            job.data, out / job.relative_path(), template=job.template, version=job.version
-        )
+        pdf = render_resume_pdf(job.data, template=job.template, version=job.version)
+        key = store_pdf(bucket, job, pdf, s3=storage)
         _inject(injector, "pdf:after-store", job.pdf_id, attempt)
-        notify(notifications_queue, job, sqs=client)
+        notify(notifications_queue, PdfReady.for_job(job, bucket, key), sqs=client)
         _inject(injector, "pdf:after-notify", job.pdf_id, attempt)
-        return path
+        return key
 
     return generate
 
 
-def drain_notifications(
-    queue: Queue | str, *, sqs: SQSClient | None = None, wait_time_seconds: int = 1
-) -> list[dict[str, Any]]:
-    """Receive and delete every notification (the seed's "Send Email to User"); their bodies, in order."""
-    received: list[dict[str, Any]] = []
-    consume(
-        queue,
-        lambda m: received.append(m.json()),
-        idle_polls=1,
-        wait_time_seconds=wait_time_seconds,
-        sqs=sqs if sqs is not None else sqs_client(),
-        heartbeat=False,
+# --- the email sender: notification → SES (the seed's "Send Email to User") -----------------------------
+PDF_LINK_EXPIRES_SECONDS = 7 * 24 * 3600  # a presigned S3 link lives at most 7 days
+DEFAULT_SENDER = "DevResume <no-reply@devresume.example>"
+
+
+def resume_sender(prefix: str = DEFAULT_PREFIX) -> str:
+    """A sender address of the pipeline's own (``no-reply+{prefix}@...``): its mail can be picked out of
+    an inbox that other runs share (the lab's engine keeps one inbox for everything)."""
+    name, address = parseaddr(DEFAULT_SENDER)
+    local, domain = address.split("@", 1)
+    return f"{name} <{local}+{prefix}@{domain}>"
+
+
+def compose_email(note: PdfReady, link: str) -> tuple[str, str]:
+    """Subject and plain-text body of the "your PDF is ready" email; the subject carries the PDF's id."""
+    subject = f"Your resume PDF is ready [{note.notification_id}]"
+    text = (
+        f"Hello {note.name or note.user_id},\n\n"
+        f"version {note.version} of your resume {note.resume_id} is ready as a PDF:\n{link}\n\n"
+        f"The link works for {PDF_LINK_EXPIRES_SECONDS // 86_400} days.\n"
     )
-    return received
+    return subject, text
+
+
+def make_email_sender(
+    store: ResumeStore,
+    sender: str,
+    *,
+    injector: FailureInjector | None = None,
+    s3: Any | None = None,
+    ses: Any | None = None,
+) -> Callable[[Message], str]:
+    """The notification worker for one message: email the user a link to their PDF through SES, once.
+
+    ``SendEmail`` is not idempotent, so the email's SES ``MessageId`` goes into the database's ``emails``
+    ledger the moment SES accepted it; a redelivered notification finds it there and sends nothing
+    (``"duplicate"``). Run it under a :class:`~labsqs.consumer.Consumer` with an ``IdempotencyStore``
+    claim, so no two workers send the same notification at once. Injection points: ``email:before-send``,
+    ``email:after-send`` (sent and recorded, the message not deleted).
+    """
+    storage = s3 if s3 is not None else s3_client()
+    mailer = ses if ses is not None else ses_client()
+
+    def send_one(message: Message) -> str:
+        note = PdfReady.parse(message.body)
+        if store.email_sent(note.notification_id) is not None:
+            return "duplicate"
+        _inject(injector, "email:before-send", note.notification_id, message.receive_count)
+        link = storage.generate_presigned_url(
+            "get_object", Params={"Bucket": note.bucket, "Key": note.key}, ExpiresIn=PDF_LINK_EXPIRES_SECONDS
+        )
+        subject, text = compose_email(note, link)
+        ses_message_id = send_email(sender, note.email, subject, text, ses=mailer)
+        store.record_email(note.notification_id, ses_message_id, note.email)
+        _inject(injector, "email:after-send", note.notification_id, message.receive_count)
+        return "sent"
+
+    return send_one
+
+
+def email_key(message: Message) -> str:
+    """The email sender's idempotency key: ``email:{notificationId}`` (the PDF stage claims the bare id)."""
+    return f"email:{body_field_key('notificationId')(message)}"
 
 
 # --- running the whole flow -----------------------------------------------------------------------------
 @dataclass(frozen=True)
 class ResumeRun:
-    """What :func:`run_resume_pipeline` did: each update processor's and PDF worker's counters, whether
-    both stages drained, the injected failures per point, and jobs the final outbox sweep sent."""
+    """What :func:`run_resume_pipeline` did: the counters of each update processor, PDF worker and email
+    sender, whether all three stages drained, the injected failures per point, and jobs the final outbox
+    sweep sent."""
 
     updates: tuple[Mapping[str, Any], ...]
     pdf: tuple[Mapping[str, Any], ...]
+    emails: tuple[Mapping[str, Any], ...]
     drained: bool
     injected: Mapping[str, int]
     outbox_swept: int
@@ -977,93 +1276,151 @@ def _run_in_thread(consumer: Consumer, errors: list[BaseException]) -> threading
     return thread
 
 
+@dataclass(frozen=True)
+class _Clients:
+    sqs: SQSClient
+    s3: Any
+    ses: Any
+
+
+def _update_consumers(
+    queues: ResumeQueues, stores: Sequence[ResumeStore], injector: FailureInjector | None, c: _Clients,
+    wait_time_seconds: int,
+) -> list[Consumer]:  # fmt: skip
+    """One update processor per store (each its own database connection, as separate processes would);
+    they share one FIFO guard, so a failure one of them saw protects the group's followers from all."""
+    guard = FifoGuard()
+    return [
+        Consumer(
+            queues.updates,
+            make_update_processor(store, queues.pdf, injector=injector, sqs=c.sqs),
+            sqs=c.sqs,
+            wait_time_seconds=wait_time_seconds,
+            max_messages=UPDATES_PER_RECEIVE,
+            fifo_guard=guard,
+            on_error=_failure_recorder(store, "update"),
+        )
+        for store in stores
+    ]
+
+
+def _pdf_consumers(
+    queues: ResumeQueues, bucket: str, store: ResumeStore, keys: IdempotencyStore, workers: int,
+    injector: FailureInjector | None, c: _Clients, wait_time_seconds: int,
+) -> list[Consumer]:  # fmt: skip
+    """PDF workers: render → S3 → notification, each job claimed in ``keys`` by its ``pdfId``."""
+    return [
+        Consumer(
+            queues.pdf,
+            make_pdf_worker(bucket, queues.notifications, injector=injector, sqs=c.sqs, s3=c.s3),
+            sqs=c.sqs,
+            wait_time_seconds=wait_time_seconds,
+            max_messages=PDF_JOBS_PER_RECEIVE,
+            idempotency=keys,
+            key=body_field_key("pdfId"),
+            on_error=_failure_recorder(store, "pdf"),
+        )
+        for _ in range(workers)
+    ]
+
+
+def _email_consumers(
+    queues: ResumeQueues, sender: str, store: ResumeStore, keys: IdempotencyStore, workers: int,
+    injector: FailureInjector | None, c: _Clients, wait_time_seconds: int,
+) -> list[Consumer]:  # fmt: skip
+    """Email senders: notification → SES, each claimed in ``keys`` and entered in ``store``'s ledger."""
+    return [
+        Consumer(
+            queues.notifications,
+            make_email_sender(store, sender, injector=injector, s3=c.s3, ses=c.ses),
+            sqs=c.sqs,
+            wait_time_seconds=wait_time_seconds,
+            max_messages=NOTIFICATIONS_PER_RECEIVE,
+            idempotency=keys,
+            key=email_key,
+            on_error=_failure_recorder(store, "email"),
+        )
+        for _ in range(workers)
+    ]
+
+
 def run_resume_pipeline(
     queues: ResumeQueues,
     *,
     db_path: str | os.PathLike[str],
-    output_dir: str | os.PathLike[str],
+    bucket: str,
+    sender: str,
     consumers: int = DEFAULT_CONSUMERS,
     pdf_workers: int = DEFAULT_PDF_WORKERS,
+    email_senders: int = DEFAULT_EMAIL_SENDERS,
     injector: FailureInjector | None = None,
     wait_time_seconds: int = LONG_POLL_SECONDS,
     timeout_seconds: float | None = None,
     idempotency_path: str | os.PathLike[str] | None = None,
     sqs: SQSClient | None = None,
+    s3: Any | None = None,
+    ses: Any | None = None,
     progress: Callable[[pd.DataFrame], None] | None = None,
 ) -> ResumeRun:
-    """Run ``consumers`` update processors and ``pdf_workers`` PDF workers (each a
-    :class:`~labsqs.consumer.Consumer` on its own thread, with its own database connection) until the
-    updates queue and then the PDF queue are drained (see :func:`labsqs.metrics.wait_until_drained`).
+    """Run ``consumers`` update processors, ``pdf_workers`` PDF workers (storing into the S3 ``bucket``)
+    and ``email_senders`` notification workers (emailing through SES from the verified ``sender``) —
+    each a :class:`~labsqs.consumer.Consumer` on its own thread — until the updates queue, then the PDF
+    queue, then the notification queue are drained (see :func:`labsqs.metrics.wait_until_drained`).
 
     ``progress(counts)`` gets a :func:`flow_counts` frame about four times a second (a :class:`LiveFlow`
-    draws it). Each stage's
-    end waits for its consumers' last long poll (up to ``wait_time_seconds``). Raises the first error a
-    consumer hit outside its handler (a lost engine, say).
+    draws it). Each stage's end waits for its consumers' last long poll (up to ``wait_time_seconds``).
+    Raises the first error a consumer hit outside its handler (a lost engine, say).
     """
-    if consumers < 1 or pdf_workers < 1:
-        raise InvalidConsumerOption(f"need >= 1 consumer and PDF worker, got {consumers} and {pdf_workers}")
-    client = sqs if sqs is not None else sqs_client()
+    if min(consumers, pdf_workers, email_senders) < 1:
+        raise InvalidConsumerOption(
+            f"need >= 1 update processor, PDF worker and email sender, got {consumers}, {pdf_workers} "
+            f"and {email_senders}"
+        )
+    c = _Clients(
+        sqs if sqs is not None else sqs_client(),
+        s3 if s3 is not None else s3_client(),
+        ses if ses is not None else ses_client(),
+    )
     db = Path(db_path)
-    out = Path(output_dir)
     keys_path = Path(idempotency_path) if idempotency_path else db.with_name(db.stem + PDF_KEYS_FILE_SUFFIX)
-    stores = [ResumeStore(db) for _ in range(consumers + 1)]  # one per processor, one for the PDF side
-    pdf_store = stores[-1]
+    stores = [ResumeStore(db) for _ in range(consumers + 2)]  # a processor each, the PDF and the email side
+    pdf_store, email_store = stores[-2:]
     keys = IdempotencyStore(keys_path)
-    errors: list[BaseException] = []
-    update_consumers = [
-        Consumer(
-            queues.updates,
-            make_update_processor(store, queues.pdf, injector=injector, sqs=client),
-            sqs=client,
-            wait_time_seconds=wait_time_seconds,
-            max_messages=UPDATES_PER_RECEIVE,
-            on_error=_failure_recorder(store, "update"),
-        )
-        for store in stores[:-1]
-    ]
-    pdf_consumers = [
-        Consumer(
-            queues.pdf,
-            make_pdf_worker(out, queues.notifications, injector=injector, sqs=client),
-            sqs=client,
-            wait_time_seconds=wait_time_seconds,
-            max_messages=PDF_JOBS_PER_RECEIVE,
-            idempotency=keys,
-            key=body_field_key("pdfId"),
-            on_error=_failure_recorder(pdf_store, "pdf"),
-        )
-        for _ in range(pdf_workers)
-    ]
+    stages = [
+        (_update_consumers(queues, stores[:-2], injector, c, wait_time_seconds), queues.updates),
+        (_pdf_consumers(queues, bucket, pdf_store, keys, pdf_workers, injector, c, wait_time_seconds),
+         queues.pdf),
+        (_email_consumers(queues, sender, email_store, keys, email_senders, injector, c, wait_time_seconds),
+         queues.notifications),
+    ]  # fmt: skip
 
     def on_poll(_: dict[str, Depth]) -> None:
         if progress is not None:
-            frame = flow_counts(queues, db_path=db, output_dir=out, sqs=client)
-            progress(frame)
+            progress(flow_counts(queues, db_path=db, bucket=bucket, sqs=c.sqs, s3=c.s3))
 
-    def stage(workers: list[Consumer], queue: Queue) -> bool:
-        threads = [_run_in_thread(c, errors) for c in workers]
-        return _drain_then_stop(workers, threads, queue, client, timeout_seconds, on_poll)
-
+    errors: list[BaseException] = []
+    drained: list[bool] = []
     swept = 0
     try:
-        pdf_threads = [_run_in_thread(c, errors) for c in pdf_consumers]
-        updates_drained = stage(update_consumers, queues.updates)
-        swept = relay_outbox(pdf_store, queues.pdf, sqs=client)  # normally 0: each processor relays its own
-        pdf_drained = _drain_then_stop(
-            pdf_consumers, pdf_threads, queues.pdf, client, timeout_seconds, on_poll
-        )
+        threads = [[_run_in_thread(w, errors) for w in workers] for workers, _ in stages]
+        for n, ((workers, queue), running) in enumerate(zip(stages, threads, strict=True)):
+            if n == 1:  # normally 0: each processor relays its own PDF jobs
+                swept = relay_outbox(pdf_store, queues.pdf, sqs=c.sqs)
+            drained.append(_drain_then_stop(workers, running, queue, c.sqs, timeout_seconds, on_poll))
     finally:
-        for c in update_consumers + pdf_consumers:
-            c.stop()
+        for workers, _ in stages:
+            for w in workers:
+                w.stop()
         keys.close()
         for s in stores:
             s.close()
     if errors:
         raise errors[0]
     return ResumeRun(
-        updates=tuple(c.stats.snapshot() for c in update_consumers),
-        pdf=tuple(c.stats.snapshot() for c in pdf_consumers),
-        drained=updates_drained and pdf_drained,
+        updates=tuple(w.stats.snapshot() for w in stages[0][0]),
+        pdf=tuple(w.stats.snapshot() for w in stages[1][0]),
+        emails=tuple(w.stats.snapshot() for w in stages[2][0]),
+        drained=all(drained),
         injected=dict(injector.fired) if injector is not None else {},
         outbox_swept=swept,
     )
@@ -1096,14 +1453,33 @@ def flow_counts(
     queues: ResumeQueues,
     *,
     db_path: str | os.PathLike[str] | None = None,
-    output_dir: str | os.PathLike[str] | None = None,
+    bucket: str | None = None,
     sqs: SQSClient | None = None,
+    s3: Any | None = None,
 ) -> pd.DataFrame:
     """One row per box of the seed's diagram: each queue and DLQ (``waiting``, ``in_flight``) and, when
-    given, the database (resumes stored) and the output folder (PDFs stored). ``total`` sums a row."""
+    given, the database (resumes stored, and the emails its ledger says SES accepted) and the S3 bucket
+    (PDF objects stored). ``total`` sums a row."""
     import pandas as pd
 
     client = sqs if sqs is not None else sqs_client()
+    rows = _queue_rows(queues, client)
+    if db_path is not None:
+        counts = {"resumes": 0, "emails": 0}
+        if Path(db_path).exists():
+            with ResumeStore(db_path) as store:
+                counts = store.counts()
+        rows.append({"stage": "database", "kind": "store", "waiting": counts["resumes"], "in_flight": 0})
+        rows.append({"stage": "SES emails", "kind": "store", "waiting": counts["emails"], "in_flight": 0})
+    if bucket is not None:
+        n = _object_count(bucket, s3 if s3 is not None else s3_client())
+        rows.append({"stage": "S3 bucket", "kind": "store", "waiting": n, "in_flight": 0})
+    frame = pd.DataFrame(rows, columns=["stage", "kind", "waiting", "in_flight"])
+    frame["total"] = frame["waiting"] + frame["in_flight"]
+    return frame
+
+
+def _queue_rows(queues: ResumeQueues, sqs: SQSClient) -> list[dict[str, Any]]:
     labels = {
         queues.updates.url: ("resume updates", "fifo"),
         queues.pdf.url: ("PDF generation", "standard"),
@@ -1115,37 +1491,40 @@ def flow_counts(
         for name, handle, k in ((label, q, kind), (f"{label} DLQ", q.dlq, "dlq")):
             if handle is None:
                 continue
-            d = queue_depth(handle, sqs=client)
+            d = queue_depth(handle, sqs=sqs)
             rows.append(
                 {"stage": name, "kind": k, "waiting": d.visible + d.delayed, "in_flight": d.in_flight}
             )
-    if db_path is not None:
-        n = 0
-        if Path(db_path).exists():
-            with ResumeStore(db_path) as store:
-                n = store.counts()["resumes"]
-        rows.append({"stage": "database", "kind": "store", "waiting": n, "in_flight": 0})
-    if output_dir is not None:
-        n = sum(1 for _ in Path(output_dir).rglob("*.pdf")) if Path(output_dir).exists() else 0
-        rows.append({"stage": "PDF files", "kind": "store", "waiting": n, "in_flight": 0})
-    frame = pd.DataFrame(rows, columns=["stage", "kind", "waiting", "in_flight"])
-    frame["total"] = frame["waiting"] + frame["in_flight"]
-    return frame
+    return rows
+
+
+def _object_count(bucket: str, s3: Any) -> int:
+    """Objects in the bucket (0 while it does not exist yet)."""
+    try:
+        return sum(
+            page.get("KeyCount", 0) for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket)
+        )
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "NoSuchBucket":
+            return 0
+        raise
 
 
 # where each box of the seed's diagram goes (centre x, y in axes fractions) and its size
 _LAYOUT = {
-    "editor": (0.11, 0.86),
-    "resume updates": (0.37, 0.86),
-    "processor": (0.63, 0.86),
-    "database": (0.89, 0.86),
-    "resume updates DLQ": (0.37, 0.62),
-    "PDF generation": (0.37, 0.38),
-    "worker": (0.63, 0.38),
-    "PDF files": (0.89, 0.38),
-    "PDF generation DLQ": (0.37, 0.13),
-    "notifications": (0.63, 0.13),
-    "notifications DLQ": (0.89, 0.13),
+    "editor": (0.11, 0.89),
+    "resume updates": (0.37, 0.89),
+    "processor": (0.63, 0.89),
+    "database": (0.89, 0.89),
+    "resume updates DLQ": (0.11, 0.66),
+    "PDF generation": (0.37, 0.40),
+    "worker": (0.63, 0.40),
+    "S3 bucket": (0.89, 0.40),
+    "PDF generation DLQ": (0.11, 0.40),
+    "notifications": (0.37, 0.10),
+    "sender": (0.63, 0.10),
+    "SES emails": (0.89, 0.10),
+    "notifications DLQ": (0.11, 0.10),
 }
 _BOX_WIDTH, _BOX_HEIGHT = 0.2, 0.14
 _ARROWS = (
@@ -1155,11 +1534,18 @@ _ARROWS = (
     ("resume updates", "resume updates DLQ"),
     ("processor", "PDF generation"),
     ("PDF generation", "worker"),
-    ("worker", "PDF files"),
+    ("worker", "S3 bucket"),
     ("PDF generation", "PDF generation DLQ"),
     ("worker", "notifications"),
+    ("notifications", "sender"),
+    ("sender", "SES emails"),
     ("notifications", "notifications DLQ"),
 )
+_STORE_LABELS = {
+    "database": ("SQLite", "resumes"),
+    "S3 bucket": ("S3 bucket", "PDFs"),
+    "SES emails": ("SES", "emails sent"),
+}
 
 
 def _edge_points(start: str, end: str) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -1176,7 +1562,7 @@ def _edge_points(start: str, end: str) -> tuple[tuple[float, float], tuple[float
 
 def plot_flow(counts: pd.DataFrame, ax: Axes | None = None, title: str | None = None) -> Axes:
     """The seed's diagram with live numbers: each queue shows its waiting / in-flight messages, DLQs turn
-    red when they hold something, the database and output folder show what they store.
+    red when they hold something, the database, the S3 bucket and SES show what they hold or sent.
 
     ``counts`` is a :func:`flow_counts` frame.
     """
@@ -1184,7 +1570,7 @@ def plot_flow(counts: pd.DataFrame, ax: Axes | None = None, title: str | None = 
     from matplotlib.patches import FancyBboxPatch
 
     if ax is None:
-        _, ax = plt.subplots(figsize=(10, 5.2))
+        _, ax = plt.subplots(figsize=(10, 6))
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.axis("off")
@@ -1193,11 +1579,11 @@ def plot_flow(counts: pd.DataFrame, ax: Axes | None = None, title: str | None = 
         "editor": ("Resume editor", "#eeeeee"),
         "processor": ("Update processors", "#eeeeee"),
         "worker": ("PDF workers", "#eeeeee"),
+        "sender": ("Email sender", "#eeeeee"),
     }
     for stage, row in by_stage.items():
         if row["kind"] == "store":
-            noun = "resumes" if stage == "database" else "PDFs"
-            label = "SQLite" if stage == "database" else "output/ (S3)"
+            label, noun = _STORE_LABELS[stage]
             texts[stage] = (f"{label}\n{row['waiting']} {noun}", "#d9f2d9")
         elif row["kind"] == "dlq":
             texts[stage] = (f"DLQ\n{row['total']} failed", "#f8c9c4" if row["total"] else "#fbeeed")
@@ -1281,7 +1667,7 @@ class LiveFlow:
                 return
             counts = self._frames[-1]
         if self._figure is None:
-            self._figure, _ = plt.subplots(figsize=(10, 5.2))
+            self._figure, _ = plt.subplots(figsize=(10, 6))
             plt.close(self._figure)  # shown through the display handle only, not again at the cell's end
         ax = self._figure.axes[0]
         ax.clear()
