@@ -300,7 +300,9 @@ def _window(start: datetime | None, end: datetime | None, period_seconds: int) -
         raise InvalidAttribute(
             f"period_seconds={period_seconds} < 1", hint="use 60 (AWS's resolution for SQS), or 10 on the lab"
         )
-    end = end or datetime.now(UTC)
+    # EndTime is exclusive and the lab's engine stamps data points in whole seconds: "now" must include
+    # the current second, or a GetMetricStatistics right after the calls misses them (seen: no datapoints)
+    end = end or datetime.now(UTC) + timedelta(seconds=1)
     start = start or end - timedelta(seconds=DEFAULT_LOOKBACK_SECONDS)
     if start >= end:
         raise InvalidAttribute(
@@ -330,8 +332,8 @@ def metric_data(
     One row per data point: ``time`` (UTC, the start of the period), ``queue``, ``metric``, ``stat``,
     ``value``, oldest first. ``stat`` is the statistic for every metric (default: ``Sum`` for counters,
     ``Average`` for gauges and sizes, see :func:`default_statistic`); the window is ``start``..``end``
-    (default: the last 15 minutes) cut into periods of ``period_seconds``. Periods without data have no
-    row. Pivot it for a table or a plot::
+    (default: the last 15 minutes, this second included) cut into periods of ``period_seconds``. Periods
+    without data have no row. Pivot it for a table or a plot::
 
         frame.pivot_table(index="time", columns="metric", values="value")
     """
