@@ -3,7 +3,8 @@
 LocalStack 2026.3's Twisted gateway passes the listen host to Twisted only for IPv6 addresses; for IPv4 it
 listens on every interface (0.0.0.0) whatever GATEWAY_LISTEN says (`runtime/server/twisted.py`,
 `# TODO: interface = host?`). This launcher gives Twisted's IPv4 endpoint the host from LABSQS_BIND_HOST
-before the runtime starts, then runs `python -m localstack.runtime.main` unchanged.
+before the runtime starts, then runs `python -m localstack.runtime.main` unchanged. On Python 3.11 it also
+lets ``uuid.uuid5`` take bytes, as 3.12 does (LocalStack 4.13.1's KMS needs it; see below).
 
 It also makes CloudWatch's dimension filter exact. LocalStack's CloudWatch (provider v2) stores a metric's
 dimensions as ``Name=Value<TAB>`` and finds them with ``LIKE '%Name=Value%'``
@@ -77,4 +78,25 @@ class _PatchOnImport(importlib.abc.MetaPathFinder):
 
 
 sys.meta_path.insert(0, _PatchOnImport(_CLOUDWATCH_DATABASE, _exact_dimension_search))
+
+
+def _uuid5_accepting_bytes() -> None:
+    """LocalStack 4.13.1's KMS calls ``uuid.uuid5(namespace, key_material_bytes)``, which Python accepts from
+    3.12 on; on 3.11 CreateKey fails with "encoding without a string argument". Give 3.11 the 3.12 behaviour
+    (the SHA-1 construction of 3.12's ``uuid.py``), so the 4.13.1 line's KMS works on Debian 12's Python."""
+    import hashlib
+    import uuid
+
+    original = uuid.uuid5
+
+    def uuid5(namespace, name):
+        if isinstance(name, bytes):
+            return uuid.UUID(bytes=hashlib.sha1(namespace.bytes + name).digest()[:16], version=5)
+        return original(namespace, name)
+
+    uuid.uuid5 = uuid5
+
+
+if sys.version_info < (3, 12):
+    _uuid5_accepting_bytes()
 runpy.run_module("localstack.runtime.main", run_name="__main__", alter_sys=True)

@@ -21,6 +21,7 @@ import pytest
 
 from labsqs import conformance as cf
 from labsqs import engine
+from labsqs.client import service_client
 from labsqs.errors import UnknownCheck
 
 LABSQS = Path(sys.executable).parent / "labsqs"
@@ -353,6 +354,10 @@ def test_without_python_3_13_labsqs_up_gets_localstack_4_13_with_the_same_result
         assert "localstack 4.13.1 (Python 3.1" in up.stdout and "moto" not in up.stdout, up.stdout
         status = subprocess.run([str(LABSQS), "status"], env=env, capture_output=True, text=True, timeout=60)
         assert "version   4.13.1 (Python 3.1" in status.stdout
+        # AND the services beside SQS answer on it too (4.13.1's KMS needs the launcher's uuid5 shim on 3.11)
+        endpoint = f"http://127.0.0.1:{env['LABSQS_PORT']}"
+        key = service_client("kms", endpoint).create_key(Description="4.13 line")["KeyMetadata"]
+        assert key["KeyState"] == "Enabled"
         # AND conformance gives, check by check, what docs/conformance.md records for 2026.3.0
         run = subprocess.run([str(LABSQS), "conformance", "--json"], env=env, capture_output=True, text=True,
                              timeout=600)  # fmt: skip
