@@ -41,6 +41,7 @@ bench: install ## every benchmark (prints figures; needs the engine: `make engin
 	$(PY) benchmarks/engine.py --skip-cold
 	$(PY) benchmarks/producer.py
 	$(PY) benchmarks/consumer.py
+	$(PY) benchmarks/cloudwatch.py
 	$(PY) benchmarks/locust_harness.py
 
 faults: install ## the full 10,000-message SIGKILL drill, standard and FIFO (docs/reliability.md)

@@ -23,6 +23,7 @@ import sys
 import tempfile
 import time
 
+from labsqs import engine
 from labsqs.client import resolve_endpoint
 from labsqs.worker import run_drill
 
@@ -66,6 +67,8 @@ def main(argv: list[str] | None = None) -> int:
           f"{args.stop_every[1]:g} s (max {args.max_stops}), work {args.work_ms:g} ms/message, "
           f"poison every {args.poison_every}, maxReceiveCount {args.max_receive_count}, "
           f"FIFO guard {'off' if args.no_fifo_guard else 'on'}, endpoint {endpoint}")  # fmt: skip
+    running = engine.current()
+    print(f"engine: {running.description if running else engine.status(endpoint=endpoint).version}")
     reports = {}
     for kind in args.kinds:
         t0 = time.monotonic()

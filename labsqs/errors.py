@@ -145,13 +145,17 @@ class ResumeStateError(LabSqsError):
     """A resume update does not fit the stored resume (CREATE of an existing one, UPDATE of a missing one)."""
 
 
-# --- AWS services beside SQS (S3, SES) -----------------------------------------------------------
+# --- AWS services beside SQS (S3, SES, CloudWatch) -----------------------------------------------
 class InvalidBucketName(LabSqsError):
     """An S3 bucket name breaks S3's naming rules (3–63 characters: lowercase letters, digits, '-', '.')."""
 
 
 class SenderNotVerified(LabSqsError):
     """SES refused an email because its sender (``Source``) is not a verified identity."""
+
+
+class AlarmError(LabSqsError):
+    """A CloudWatch alarm does not exist, or did not reach the state waited for in time."""
 
 
 # --- capacity and cost planning ------------------------------------------------------------------

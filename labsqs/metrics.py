@@ -1,7 +1,27 @@
-"""Queue metrics, locally: the numbers CloudWatch shows for SQS, as pandas DataFrames.
+"""Queue metrics: what CloudWatch records about SQS, read as pandas DataFrames, and the few numbers it lacks.
 
-On AWS, SQS publishes metrics to CloudWatch (namespace ``AWS/SQS``) once a minute. Some of them are
-*gauges* you can also read yourself at any moment from ``GetQueueAttributes``:
+SQS publishes its metrics to CloudWatch, namespace ``AWS/SQS``, one series per queue (dimension
+``QueueName``). There are two kinds:
+
+- **counters** of what happened in a period: ``NumberOfMessagesSent``, ``NumberOfMessagesReceived``,
+  ``NumberOfMessagesDeleted``, ``NumberOfEmptyReceives`` (read them with the ``Sum`` statistic), and
+  ``SentMessageSize`` (bytes, ``Average``/``Maximum``). No SQS call returns them: only CloudWatch counts them,
+  across every client of the queue.
+- **gauges**, sampled: ``ApproximateNumberOfMessagesVisible``, ``...NotVisible``, ``...Delayed`` and
+  ``ApproximateAgeOfOldestMessage`` (``Average``/``Maximum``).
+
+On AWS the data points arrive once a minute; the lab's engine (LocalStack) publishes the counters as the calls
+happen and the gauges every few seconds (``SQS_CLOUDWATCH_METRICS_REPORT_INTERVAL``). Read them with
+CloudWatch's own API, exactly as code on AWS does: :func:`metric_data` (``GetMetricData``: many queues and
+metrics, one statistic each) and :func:`metric_statistics` (``GetMetricStatistics``: one metric, several
+statistics) return tidy DataFrames; :func:`wait_for_metric` waits until a data point has arrived.
+**Alarms** are CloudWatch's too: ``PutMetricAlarm`` with the queue's ``QueueName`` dimension and an SNS
+topic in ``AlarmActions``; CloudWatch evaluates them and notifies, the lab does not re-implement that.
+:func:`wait_for_alarm` blocks until an alarm reaches a state (botocore's only CloudWatch waiter,
+``alarm_exists``, relies on the ``StateValue`` filter of ``DescribeAlarms``, which LocalStack ignores), and
+:func:`alarm_history` is ``DescribeAlarmHistory`` as a DataFrame.
+
+What stays here, and why — what CloudWatch cannot give a lab:
 
 ========================================  ==========================================  =============
 CloudWatch metric                         queue attribute                             column here
@@ -12,27 +32,24 @@ ApproximateNumberOfMessagesDelayed        ApproximateNumberOfMessagesDelayed    
 ApproximateAgeOfOldestMessage             — (CloudWatch only)                         ``oldest_age_seconds``
 ========================================  ==========================================  =============
 
-"Approximate" is meant: SQS is distributed, and the counts settle within about a minute on AWS (they
-are exact on a local engine). The age of the oldest message is not a queue attribute; on LocalStack the
-lab computes it from the developer endpoint that lists messages without receiving them, elsewhere it is
-``None``.
+- **The gauges, now.** ``GetQueueAttributes`` answers at once, where CloudWatch's data point comes seconds
+  (locally) or a minute (AWS) later. :func:`snapshot` reads them once, :class:`Sampler` every
+  ``interval_seconds`` (sub-second: a burst drained in two seconds is one data point, or none, in
+  CloudWatch), :func:`plot_depth` draws that series.
+- **The age of the oldest message.** LocalStack does not publish ``ApproximateAgeOfOldestMessage`` (its SQS
+  provider lists it as missing), and it is not a queue attribute: :func:`snapshot` computes it from
+  LocalStack's developer endpoint that lists messages without receiving them (elsewhere it is ``None``; on
+  AWS read it from CloudWatch).
+- **When is a queue drained?** A consumer cannot tell "the queue is empty" from "the queue is empty *for
+  now*": a message that failed is invisible while it waits out its visibility timeout, so a receive comes
+  back empty although the message will be delivered again. Stopping after a few empty receives can stop too
+  early — exactly when retries are pending. The gauges know better: when visible, in flight and delayed are
+  all zero for a couple of readings in a row, every message was deleted or moved to the DLQ.
+  :func:`queue_depth` reads them once, :func:`wait_until_drained` waits for that (on AWS the gauges lag by
+  up to a minute: add a grace period there).
 
-Other metrics are *counters* of what happened in the last period — ``NumberOfMessagesSent``,
-``NumberOfMessagesReceived``, ``NumberOfMessagesDeleted``, ``NumberOfEmptyReceives``. No SQS API returns
-them: only CloudWatch counts them. The lab derives them from what your own code saw (:func:`counters`,
-from a producer's count and a consumer's ``ConsumerStats``).
-
-:func:`snapshot` reads the gauges once; :class:`Sampler` reads them every ``interval_seconds`` in a
-background thread into a time series (``.frame``); :func:`plot_depth` draws it; :class:`DepthAlarm` is
-CloudWatch's "depth > threshold for N consecutive periods" alarm, evaluated on each sample.
-
-**When is a queue drained?** A consumer cannot tell "the queue is empty" from "the queue is empty *for
-now*": a message that failed is invisible while it waits out its visibility timeout, so a receive comes back
-empty although the message will be delivered again. Stopping after a few empty receives can stop too early —
-exactly when retries are pending. The gauges know better: when visible, in flight and delayed are all zero
-for a couple of readings in a row, every message was deleted or moved to the DLQ. :func:`queue_depth` reads
-them once, :func:`wait_until_drained` waits for that (on AWS the gauges lag by up to a minute: add a grace
-period there).
+pandas is imported by the functions that build frames, not by this module: the load generator imports
+:func:`queue_depth` and stays light.
 """
 
 from __future__ import annotations
@@ -42,16 +59,18 @@ import time
 from collections import deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
+from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-import pandas as pd
 from botocore.exceptions import ClientError
 
-from labsqs.dlq import peek_messages, queue_name
-from labsqs.errors import InvalidAttribute, QueueNotFound
+from labsqs.errors import AlarmError, InvalidAttribute, QueueNotFound
 from labsqs.queues import NON_EXISTENT_QUEUE_CODES, queue_url
 
 if TYPE_CHECKING:
+    from datetime import datetime
+
+    import pandas as pd
     from matplotlib.axes import Axes
     from mypy_boto3_sqs import SQSClient
 
@@ -65,12 +84,35 @@ DEFAULT_MAX_SAMPLES = 10_000  # sampling rounds kept; at 0.5 s that is ~83 minut
 STOP_JOIN_TIMEOUT_SECONDS = 10.0
 DRAIN_POLL_SECONDS = 0.25
 DRAIN_SETTLE_POLLS = 2  # readings of "all zero" in a row before a queue counts as drained
+SQS_NAMESPACE = "AWS/SQS"
+QUEUE_DIMENSION = "QueueName"  # SQS publishes every metric per queue, under this one dimension
+COUNTER_METRICS = (
+    "NumberOfMessagesSent",
+    "NumberOfMessagesReceived",
+    "NumberOfMessagesDeleted",
+    "NumberOfEmptyReceives",
+)
+GAUGE_METRICS = (
+    "ApproximateNumberOfMessagesVisible",
+    "ApproximateNumberOfMessagesNotVisible",
+    "ApproximateNumberOfMessagesDelayed",
+    "ApproximateAgeOfOldestMessage",  # on AWS; LocalStack does not publish it
+)
+SIZE_METRIC = "SentMessageSize"
+STATISTICS = ("SampleCount", "Average", "Sum", "Minimum", "Maximum")
+DEFAULT_METRIC_PERIOD_SECONDS = 60  # SQS's resolution on AWS; the lab's engine also answers for 10
+DEFAULT_LOOKBACK_SECONDS = 15 * 60
+MAX_QUERIES_PER_CALL = 500  # GetMetricData's limit
+ALARM_STATES = ("OK", "ALARM", "INSUFFICIENT_DATA")
+ALARM_POLL_SECONDS = 0.5
+DEFAULT_ALARM_TIMEOUT_SECONDS = 60.0
+METRIC_DATA_COLUMNS = ["time", "queue", "metric", "stat", "value"]
+ALARM_HISTORY_COLUMNS = ["time", "alarm", "old_state", "new_state", "reason", "datapoints", "evaluated_at"]
 GAUGE_ATTRIBUTES = (
     "ApproximateNumberOfMessages",
     "ApproximateNumberOfMessagesNotVisible",
     "ApproximateNumberOfMessagesDelayed",
 )
-METRICS = ("visible", "in_flight", "delayed", "depth")  # depth = visible + in_flight
 SNAPSHOT_COLUMNS = ["time", "queue", "visible", "in_flight", "delayed", "oldest_age_seconds"]
 SERIES_COLUMNS = ["t_seconds", "queue", "visible", "in_flight", "delayed", "time"]
 
@@ -91,9 +133,6 @@ class DepthSample:
         """Messages not yet deleted and not delayed: visible + in flight."""
         return self.visible + self.in_flight
 
-    def value(self, metric: str) -> int:
-        return self.depth if metric == "depth" else int(getattr(self, metric))
-
 
 def _client(sqs: SQSClient | None) -> SQSClient:
     if sqs is not None:
@@ -105,6 +144,8 @@ def _client(sqs: SQSClient | None) -> SQSClient:
 
 def _resolve(queues: QueueRefs, sqs: SQSClient) -> list[tuple[str, str]]:
     """``[(name, url)]`` for one queue (Queue, URL or name) or an iterable of them."""
+    from labsqs.dlq import queue_name
+
     single = isinstance(queues, str) or hasattr(queues, "url")
     items: list[Queue | str] = [queues] if single else list(queues)  # type: ignore[list-item,arg-type]
     if not items:
@@ -121,6 +162,8 @@ def _read(sqs: SQSClient, url: str) -> tuple[int, int, int]:
     except ClientError as exc:
         code = str(exc.response.get("Error", {}).get("Code", ""))
         if code in NON_EXISTENT_QUEUE_CODES:
+            from labsqs.dlq import queue_name
+
             raise QueueNotFound(
                 f"queue {queue_name(url)} does not exist (deleted while being measured?)",
                 hint="measure queues that exist; `labsqs status` lists them",
@@ -186,6 +229,8 @@ def wait_until_drained(
 
 
 def _oldest_age_seconds(sqs: SQSClient, url: str, now: pd.Timestamp) -> float | None:
+    from labsqs.dlq import peek_messages
+
     messages = peek_messages(url, sqs=sqs)
     if messages is None:
         return None
@@ -204,6 +249,8 @@ def snapshot(queues: QueueRefs, *, sqs: SQSClient | None = None, oldest_age: boo
     still in the queue was sent, 0 for an empty queue) needs LocalStack's developer endpoint, which lists
     every message: it is ``None`` on other engines, and ``oldest_age=False`` skips it on long queues.
     """
+    import pandas as pd
+
     sqs = _client(sqs)
     rows = []
     for name, url in _resolve(queues, sqs):
@@ -214,68 +261,281 @@ def snapshot(queues: QueueRefs, *, sqs: SQSClient | None = None, oldest_age: boo
     return pd.DataFrame(rows, columns=SNAPSHOT_COLUMNS)
 
 
-# --- alarm ---------------------------------------------------------------------------------------
-AlarmCallback = Callable[[str, int, DepthSample], Any]
+# --- CloudWatch: SQS's metrics and alarms ---------------------------------------------------------
+def default_statistic(metric: str) -> str:
+    """The statistic that makes sense for an SQS metric: ``Sum`` for counters, ``Average`` otherwise."""
+    return "Sum" if metric in COUNTER_METRICS else "Average"
 
 
-class DepthAlarm:
-    """CloudWatch's threshold alarm, per queue: fires when ``metric > threshold`` for ``periods``
-    consecutive samples.
+def _cloudwatch(cloudwatch: Any) -> Any:
+    if cloudwatch is not None:
+        return cloudwatch
+    from labsqs.client import cloudwatch_client
 
-    It fires ``callback(queue, value, sample)`` once per breach; when the value drops to the threshold or
-    below the queue is OK again, and the next breach can fire again. ``metric`` is ``"visible"`` (the
-    seed's ApproximateNumberOfMessagesVisible), ``"in_flight"``, ``"delayed"`` or ``"depth"`` (visible +
-    in flight). Feed it with ``Sampler(..., alarms=[alarm])`` (the callback then runs in the sampler's
-    thread: keep it short) or by hand with :meth:`observe`. ``firings`` lists every firing.
+    return cloudwatch_client()
+
+
+def _names(queues: QueueRefs) -> list[str]:
+    """Queue names (what the ``QueueName`` dimension holds) for a Queue, URL, name or a list of them.
+
+    No SQS call: CloudWatch keeps a queue's metrics after the queue is gone, so a deleted queue's name
+    still reads.
     """
-
-    def __init__(
-        self, threshold: int, periods: int, callback: AlarmCallback, metric: str = "visible"
-    ) -> None:
-        if metric not in METRICS:
-            raise InvalidAttribute(
-                f"unknown alarm metric {metric!r}", hint=f"use one of {', '.join(METRICS)}"
-            )
-        if threshold < 0:
-            raise InvalidAttribute(f"alarm threshold {threshold} is negative", hint="use a count >= 0")
-        if periods < 1:
-            raise InvalidAttribute(f"alarm periods {periods} < 1", hint="use 1 or more consecutive samples")
-        if not callable(callback):
-            raise InvalidAttribute("alarm callback is not callable", hint="pass fn(queue, value, sample)")
-        self.threshold = threshold
-        self.periods = periods
-        self.callback = callback
-        self.metric = metric
-        self.firings: list[tuple[str, int, DepthSample]] = []
-        self._breaching: dict[str, int] = {}  # queue -> consecutive samples above the threshold
-        self._lock = threading.Lock()
-
-    def in_alarm(self, queue: str) -> bool:
-        """True while ``queue`` has been over the threshold for at least ``periods`` samples."""
-        with self._lock:
-            return self._breaching.get(queue, 0) >= self.periods
-
-    def observe(self, sample: DepthSample) -> bool:
-        """Evaluate one sample; True when this sample made the alarm fire."""
-        value = sample.value(self.metric)
-        with self._lock:
-            if value <= self.threshold:
-                self._breaching[sample.queue] = 0
-                return False
-            count = self._breaching.get(sample.queue, 0) + 1
-            self._breaching[sample.queue] = count
-            fire = count == self.periods
-            if fire:
-                self.firings.append((sample.queue, value, sample))
-        if fire:
-            self.callback(sample.queue, value, sample)
-        return fire
-
-    def __repr__(self) -> str:
-        return (
-            f"DepthAlarm({self.metric} > {self.threshold} for {self.periods} samples, "
-            f"fired {len(self.firings)}x)"
+    single = isinstance(queues, str) or hasattr(queues, "name")
+    items: list[Any] = [queues] if single else list(queues)  # type: ignore[arg-type]
+    names = [
+        item.name if hasattr(item, "name") else str(item).rstrip("/").rsplit("/", 1)[-1] for item in items
+    ]
+    if not names or not all(names):
+        raise InvalidAttribute(
+            "no queue to read metrics for", hint="pass a queue (Queue, URL or name) or a list"
         )
+    return list(dict.fromkeys(names))
+
+
+def _window(start: datetime | None, end: datetime | None, period_seconds: int) -> tuple[datetime, datetime]:
+    from datetime import datetime, timedelta
+
+    if period_seconds < 1:
+        raise InvalidAttribute(
+            f"period_seconds={period_seconds} < 1", hint="use 60 (AWS's resolution for SQS), or 10 on the lab"
+        )
+    # EndTime is exclusive and the lab's engine stamps data points in whole seconds: "now" must include
+    # the current second, or a GetMetricStatistics right after the calls misses them (seen: no datapoints)
+    end = end or datetime.now(UTC) + timedelta(seconds=1)
+    start = start or end - timedelta(seconds=DEFAULT_LOOKBACK_SECONDS)
+    if start >= end:
+        raise InvalidAttribute(
+            f"start {start} is not before end {end}", hint="swap them, or leave end out (now)"
+        )
+    return start, end
+
+
+def _check_metric(metric: str) -> None:
+    known = (*COUNTER_METRICS, *GAUGE_METRICS, SIZE_METRIC)
+    if metric not in known:
+        raise InvalidAttribute(f"{metric!r} is not an SQS metric", hint=f"use one of {', '.join(known)}")
+
+
+def metric_data(
+    queues: QueueRefs,
+    metrics: Iterable[str] = COUNTER_METRICS,
+    *,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    period_seconds: int = DEFAULT_METRIC_PERIOD_SECONDS,
+    stat: str | None = None,
+    cloudwatch: Any = None,
+) -> pd.DataFrame:
+    """SQS metrics of one or more queues from CloudWatch's ``GetMetricData``, as a tidy DataFrame.
+
+    One row per data point: ``time`` (UTC, the start of the period), ``queue``, ``metric``, ``stat``,
+    ``value``, oldest first. ``stat`` is the statistic for every metric (default: ``Sum`` for counters,
+    ``Average`` for gauges and sizes, see :func:`default_statistic`); the window is ``start``..``end``
+    (default: the last 15 minutes, this second included) cut into periods of ``period_seconds``. Periods
+    without data have no row. Pivot it for a table or a plot::
+
+        frame.pivot_table(index="time", columns="metric", values="value")
+    """
+    import pandas as pd
+
+    names = _names(queues)
+    metric_names = list(dict.fromkeys(metrics))
+    for metric in metric_names:
+        _check_metric(metric)
+    if stat is not None and stat not in STATISTICS:
+        raise InvalidAttribute(f"unknown statistic {stat!r}", hint=f"use one of {', '.join(STATISTICS)}")
+    start, end = _window(start, end, period_seconds)
+    cw = _cloudwatch(cloudwatch)
+    plan = [(name, metric, stat or default_statistic(metric)) for name in names for metric in metric_names]
+    queries = [
+        {
+            "Id": f"m{i}",
+            "MetricStat": {
+                "Metric": {
+                    "Namespace": SQS_NAMESPACE,
+                    "MetricName": metric,
+                    "Dimensions": [{"Name": QUEUE_DIMENSION, "Value": name}],
+                },
+                "Period": period_seconds,
+                "Stat": how,
+            },
+        }
+        for i, (name, metric, how) in enumerate(plan)
+    ]
+    rows: list[tuple[Any, str, str, str, float]] = []
+    paginator = cw.get_paginator("get_metric_data")
+    for first in range(0, len(queries), MAX_QUERIES_PER_CALL):
+        chunk = queries[first : first + MAX_QUERIES_PER_CALL]
+        pages = paginator.paginate(
+            MetricDataQueries=chunk, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
+        )
+        for page in pages:
+            for result in page["MetricDataResults"]:
+                name, metric, how = plan[int(result["Id"][1:])]
+                rows.extend(
+                    (when, name, metric, how, float(value))
+                    for when, value in zip(result["Timestamps"], result["Values"], strict=True)
+                )
+    frame = pd.DataFrame(rows, columns=METRIC_DATA_COLUMNS)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame.sort_values(["time", "queue", "metric"], ignore_index=True)
+
+
+def metric_statistics(
+    queue: Queue | str,
+    metric: str,
+    *,
+    statistics: Iterable[str] = ("Sum",),
+    start: datetime | None = None,
+    end: datetime | None = None,
+    period_seconds: int = DEFAULT_METRIC_PERIOD_SECONDS,
+    cloudwatch: Any = None,
+) -> pd.DataFrame:
+    """One SQS metric of one queue from CloudWatch's ``GetMetricStatistics``: one row per period.
+
+    Columns: ``time`` (UTC, the start of the period), one column per statistic (``Sum``, ``Average``,
+    ``SampleCount``, ``Minimum``, ``Maximum``) and ``unit``, oldest first.
+    """
+    import pandas as pd
+
+    _check_metric(metric)
+    wanted = list(dict.fromkeys(statistics))
+    unknown = [s for s in wanted if s not in STATISTICS]
+    if not wanted or unknown:
+        raise InvalidAttribute(f"statistics {wanted!r}", hint=f"choose from {', '.join(STATISTICS)}")
+    start, end = _window(start, end, period_seconds)
+    (name,) = _names(queue)
+    answer = _cloudwatch(cloudwatch).get_metric_statistics(
+        Namespace=SQS_NAMESPACE,
+        MetricName=metric,
+        Dimensions=[{"Name": QUEUE_DIMENSION, "Value": name}],
+        StartTime=start,
+        EndTime=end,
+        Period=period_seconds,
+        Statistics=wanted,
+    )
+    rows = [[p["Timestamp"], *(p.get(s) for s in wanted), p.get("Unit")] for p in answer["Datapoints"]]
+    frame = pd.DataFrame(rows, columns=["time", *wanted, "unit"])
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame.sort_values("time", ignore_index=True)
+
+
+def wait_for_metric(
+    queue: Queue | str,
+    metric: str,
+    at_least: float,
+    *,
+    start: datetime | None = None,
+    stat: str | None = None,
+    period_seconds: int = 10,
+    timeout_seconds: float = 30.0,
+    poll_seconds: float = ALARM_POLL_SECONDS,
+    cloudwatch: Any = None,
+) -> pd.DataFrame:
+    """Block until CloudWatch holds a data point of ``metric`` for ``queue`` of at least ``at_least``
+    (since ``start``); returns :func:`metric_data`'s frame at that moment.
+
+    Metrics reach CloudWatch after the calls that make them: at once for counters on the lab's engine, within
+    one report interval (5 s) for gauges, about a minute on AWS. Raises
+    :class:`~labsqs.errors.InvalidAttribute` when ``timeout_seconds`` pass first.
+    """
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        frame = metric_data(
+            queue, [metric], start=start, period_seconds=period_seconds, stat=stat or "Maximum",
+            cloudwatch=cloudwatch,
+        )  # fmt: skip
+        if (frame["value"] >= at_least).any():
+            return frame
+        if time.monotonic() >= deadline:
+            best = frame["value"].max() if len(frame) else None
+            raise InvalidAttribute(
+                f"CloudWatch has no {metric} >= {at_least:g} for {_names(queue)[0]} "
+                f"after {timeout_seconds:g} s (highest: {best})",
+                hint="check that the engine publishes SQS metrics (the lessons' engine, `labsqs up`), "
+                "or wait longer (AWS publishes once a minute)",
+            )
+        time.sleep(poll_seconds)
+
+
+def _describe_alarm(cw: Any, name: str) -> dict[str, Any]:
+    alarms = cw.describe_alarms(AlarmNames=[name])["MetricAlarms"]
+    if not alarms:
+        raise AlarmError(
+            f"no CloudWatch alarm named {name!r}",
+            hint="create it with put_metric_alarm first (names are case-sensitive)",
+            code="ResourceNotFound",
+        )
+    return dict(alarms[0])
+
+
+def wait_for_alarm(
+    name: str,
+    state: str,
+    *,
+    timeout_seconds: float = DEFAULT_ALARM_TIMEOUT_SECONDS,
+    poll_seconds: float = ALARM_POLL_SECONDS,
+    cloudwatch: Any = None,
+) -> dict[str, Any]:
+    """Block until the metric alarm ``name`` is in ``state`` (OK, ALARM, INSUFFICIENT_DATA); returns the
+    alarm as ``DescribeAlarms`` describes it (``StateValue``, ``StateReason``, ``StateUpdatedTimestamp``...).
+
+    CloudWatch evaluates an alarm once per ``Period`` (times ``EvaluationPeriods`` on the lab's engine): give
+    ``timeout_seconds`` a few periods. Raises :class:`~labsqs.errors.AlarmError` when the time runs out.
+    """
+    if state not in ALARM_STATES:
+        raise InvalidAttribute(f"unknown alarm state {state!r}", hint=f"use one of {', '.join(ALARM_STATES)}")
+    cw = _cloudwatch(cloudwatch)
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        alarm = _describe_alarm(cw, name)
+        if alarm["StateValue"] == state:
+            return alarm
+        if time.monotonic() >= deadline:
+            raise AlarmError(
+                f"alarm {name!r} is still {alarm['StateValue']} after {timeout_seconds:g} s, not {state}",
+                hint=f"it is evaluated every Period ({alarm.get('Period')} s): wait longer, or check its "
+                "metric and dimensions with metric_data()",
+                code=str(alarm["StateValue"]),
+            )
+        time.sleep(poll_seconds)
+
+
+def alarm_history(name: str, *, cloudwatch: Any = None) -> pd.DataFrame:
+    """The state changes of alarm ``name`` from ``DescribeAlarmHistory``, oldest first.
+
+    Columns: ``time`` (the history item's timestamp), ``alarm``, ``old_state``, ``new_state``, ``reason``,
+    ``datapoints`` (the recent values CloudWatch compared with the threshold) and ``evaluated_at`` (when
+    that evaluation ran; ``None`` for a change made with ``SetAlarmState``).
+    """
+    import json
+
+    import pandas as pd
+
+    cw = _cloudwatch(cloudwatch)
+    rows = []
+    pages = cw.get_paginator("describe_alarm_history").paginate(AlarmName=name, HistoryItemType="StateUpdate")
+    for page in pages:
+        for item in page["AlarmHistoryItems"]:
+            data = json.loads(item.get("HistoryData") or "{}")
+            old, new = data.get("oldState", {}), data.get("newState", {})
+            reason_data = new.get("stateReasonData") or {}
+            evaluated = reason_data.get("queryDate")
+            rows.append(
+                [
+                    item["Timestamp"],
+                    item["AlarmName"],
+                    old.get("stateValue"),
+                    new.get("stateValue"),
+                    new.get("stateReason"),
+                    reason_data.get("recentDatapoints"),
+                    pd.Timestamp(evaluated).tz_convert("UTC") if evaluated else None,
+                ]
+            )
+    frame = pd.DataFrame(rows, columns=ALARM_HISTORY_COLUMNS)
+    frame["time"] = pd.to_datetime(frame["time"], utc=True)
+    return frame.sort_values("time", ignore_index=True)
 
 
 # --- sampler -------------------------------------------------------------------------------------
@@ -299,7 +559,6 @@ class Sampler:
         interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
         sqs: SQSClient | None = None,
         max_samples: int = DEFAULT_MAX_SAMPLES,
-        alarms: Iterable[DepthAlarm] = (),
     ) -> None:
         if interval_seconds < MIN_INTERVAL_SECONDS:
             raise InvalidAttribute(
@@ -310,7 +569,6 @@ class Sampler:
             raise InvalidAttribute(f"max_samples={max_samples} < 1", hint="keep at least one sample")
         self.interval_seconds = interval_seconds
         self.max_samples = max_samples
-        self.alarms = list(alarms)
         self._sqs = _client(sqs)
         self._queues = _resolve(queues, self._sqs)  # resolved here: a wrong name fails now, not in the thread
         self._rounds: deque[tuple[DepthSample, ...]] = deque(maxlen=max_samples)
@@ -329,7 +587,9 @@ class Sampler:
         return self._thread is not None and self._thread.is_alive()
 
     def sample_once(self) -> tuple[DepthSample, ...]:
-        """Read every queue now, record the round, feed the alarms; returns the samples."""
+        """Read every queue now and record the round; returns the samples."""
+        import pandas as pd
+
         t = time.monotonic() - self._t0
         samples = []
         for name, url in self._queues:
@@ -339,9 +599,6 @@ class Sampler:
         recorded = tuple(samples)
         with self._lock:
             self._rounds.append(recorded)
-        for alarm in self.alarms:
-            for sample in recorded:
-                alarm.observe(sample)
         return recorded
 
     def _run(self) -> None:
@@ -390,6 +647,8 @@ class Sampler:
 
     @property
     def frame(self) -> pd.DataFrame:
+        import pandas as pd
+
         rows = [(s.t_seconds, s.queue, s.visible, s.in_flight, s.delayed, s.time) for s in self.samples]
         return pd.DataFrame(rows, columns=SERIES_COLUMNS)
 
@@ -417,6 +676,7 @@ def plot_depth(
     so the legend says what each queue is rather than its generated name.
     """
     import matplotlib.pyplot as plt
+    import pandas as pd
 
     if ax is None:
         _, ax = plt.subplots(figsize=(8, 3.5))
@@ -450,27 +710,3 @@ def plot_depth(
         ax.legend(loc="best")
     ax.grid(True, alpha=0.3)
     return ax
-
-
-# --- counters CloudWatch keeps and SQS does not return -------------------------------------------
-def counters(stats: Any = None, *, sent: int | None = None) -> pd.Series:
-    """CloudWatch's SQS counters, as far as this process saw them (None where unknown).
-
-    ``sent`` is the number of messages your producer sent (e.g. ``len`` of its send results);
-    ``stats`` a consumer's ``ConsumerStats`` (its ``received``, ``deleted``, ``empty_receives``).
-    CloudWatch counts across every client of the queue; these count one process.
-    """
-
-    def read(name: str) -> int | None:
-        value = getattr(stats, name, None) if stats is not None else None
-        return int(value) if value is not None else None
-
-    return pd.Series(
-        {
-            "NumberOfMessagesSent": sent,
-            "NumberOfMessagesReceived": read("received"),
-            "NumberOfMessagesDeleted": read("deleted"),
-            "NumberOfEmptyReceives": read("empty_receives"),
-        },
-        dtype="object",
-    )
