@@ -79,6 +79,8 @@ def cmd_lab(args: argparse.Namespace) -> int:
     print(f"starting JupyterLab on {engine.DEFAULT_HOST}:{args.jupyter_port} with {notebooks} open")
     print("its URL with the token follows; Ctrl-C stops JupyterLab and the engine")
     jupyter = subprocess.Popen(cmd, env=env, start_new_session=True)
+    for stop_signal in (signal.SIGTERM, signal.SIGHUP):  # a closed terminal or `kill` stops both too
+        signal.signal(stop_signal, _interrupt)
     try:
         return jupyter.wait()
     except KeyboardInterrupt:
@@ -95,6 +97,10 @@ def cmd_lab(args: argparse.Namespace) -> int:
             print(f"the {state.engine} engine ran before `labsqs lab`: left running (`labsqs down` stops it)")
         else:
             engine.down(port=state.port)
+
+
+def _interrupt(signum: int, _frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 def build_parser() -> argparse.ArgumentParser:
