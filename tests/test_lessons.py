@@ -70,9 +70,10 @@ def learner_runs(engine_state, request):
     together = [s for s in wanted if s not in alone]
     with ThreadPoolExecutor(LEARNER_RUNS_AT_ONCE) as pool, ThreadPoolExecutor(1) as solo:
         runs = {source: pool.submit(lessons.execute_learner, source) for source in together}
+        others = list(runs.values())  # not runs.values() later: an alone lesson would wait for its own run
 
         def after_the_others(source):
-            wait(list(runs.values()))
+            wait(others)
             return lessons.execute_learner(source)
 
         runs.update({source: solo.submit(after_the_others, source) for source in alone})
