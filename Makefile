@@ -27,7 +27,7 @@ $(STAMP): pyproject.toml uv.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	test -x $(UV) || $(PY) -m pip install --disable-pip-version-check --quiet uv==$(UV_VERSION)
 	@echo "installing the lab's environment into $(VENV) with uv (once)"
-	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 $(UV) sync --frozen --extra lab --extra load --extra dev --quiet
+	UV_PROJECT_ENVIRONMENT=$(VENV) UV_PYTHON_DOWNLOADS=never UV_SYSTEM_CERTS=1 $(UV) sync --frozen --compile-bytecode --extra lab --extra load --extra dev --quiet
 	touch $(STAMP)
 
 engine: install ## start the engine only

@@ -392,6 +392,7 @@ def _install_fingerprint(line: LocalStackLine, python: str) -> str:
     digest.update(line.constraints.read_bytes())
     digest.update("\n".join(line.requirements).encode())
     digest.update(python.encode())
+    digest.update(b"compiled")  # environments installed before bytecode was compiled at install are redone
     return digest.hexdigest()
 
 
@@ -402,13 +403,16 @@ def _uv() -> str | None:
 
 
 def _install_commands(line: LocalStackLine, base_python: str, venv: Path) -> list[list[str]]:
+    """uv when the lab has it, else venv + pip. Bytecode is compiled at install, as pip does: uv does not by
+    default, and where PYTHONDONTWRITEBYTECODE is set every engine start would compile LocalStack again
+    (measured: 2.8 s instead of 1.1 s to a healthy engine)."""
     python = str(venv / "bin" / "python")
     uv = _uv()
     if uv is not None:
         return [
             [uv, "venv", "--quiet", "--python", base_python, str(venv)],
-            [uv, "pip", "install", "--quiet", "--python", python, "-c", str(line.constraints),
-             *line.requirements],
+            [uv, "pip", "install", "--quiet", "--compile-bytecode", "--python", python,
+             "-c", str(line.constraints), *line.requirements],
         ]  # fmt: skip
     return [
         [base_python, "-m", "venv", str(venv)],
