@@ -363,11 +363,14 @@ def find_localstack_python(wanted: str | None = None) -> tuple[LocalStackLine, s
     2026.3.0 wants Python >= 3.13 (looked for on PATH, in pyenv, in /usr/bin, or ``LABSQS_ENGINE_PYTHON``);
     without one, 4.13.1 runs in a venv of the lab's own Python (3.11 or 3.12).
     """
-    candidates = [*_python_candidates(), _lab_python()]
-    versions = {c: _python_version(c) for c in candidates if Path(c).exists() or shutil.which(c)}
+    candidates = [c for c in [*_python_candidates(), _lab_python()] if Path(c).exists() or shutil.which(c)]
+    versions: dict[str, tuple[int, int] | None] = {}  # asked lazily: each answer is a subprocess
     lines = _wanted_lines(wanted)
     for line in lines:
-        for candidate, version in versions.items():
+        for candidate in candidates:
+            if candidate not in versions:
+                versions[candidate] = _python_version(candidate)
+            version = versions[candidate]
             if version is not None and line.runs_on(version):
                 return line, candidate
     raise PythonNotFound(
