@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import socket
 import statistics
 import sys
 import tempfile
@@ -41,12 +40,6 @@ VARIANTS: dict[str, dict] = {  # engine.up() keyword arguments
 }
 BACKLOG_MESSAGES = 10_000
 ROUND_CAP_SECONDS = 15.0
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def bound(port: int) -> str:
@@ -157,7 +150,7 @@ def start_times(home: Path) -> dict[str, float]:
                                                            "no CloudWatch (sqs,sns)")}
     for _ in range(START_ROUNDS):
         for name in times:
-            port = free_port()
+            port = engine.free_port()
             t0 = time.perf_counter()
             engine.up("localstack", port=port, home=home, progress=lambda _: None, **VARIANTS[name])
             times[name].append(time.perf_counter() - t0)
@@ -197,17 +190,17 @@ def main() -> int:
         ports, pids, endpoints = [], [], {}
         try:
             for name, kwargs in VARIANTS.items():
-                port = free_port()
+                port = engine.free_port()
                 state = engine.up("localstack", port=port, home=home, progress=lambda _: None, **kwargs)
                 ports.append(port)
                 endpoints[name] = str(state.endpoint)
                 rows[name] = {"engine": state.description, "bound": bound(port)}
-            port = free_port()
+            port = engine.free_port()
             pid, endpoints["default bind (sqs,sns)"] = start_default_bind(port, home)
             pids.append(pid)
             rows["default bind (sqs,sns)"] = {"engine": "as LocalStack starts", "bound": bound(port)}
             if not args.skip_moto:
-                port = free_port()
+                port = engine.free_port()
                 state = engine.up("moto", port=port, home=home, progress=lambda _: None)
                 ports.append(port)
                 endpoints["moto"] = str(state.endpoint)

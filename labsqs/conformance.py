@@ -32,7 +32,6 @@ import contextlib
 import datetime as _dt
 import hashlib
 import json
-import socket
 import sys
 import tempfile
 import threading
@@ -2025,12 +2024,6 @@ def engine_difference(check_id: str, engine_label: str | None = None) -> str | N
 # ===================================================================================================
 # The command line
 # ===================================================================================================
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _log(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
@@ -2057,7 +2050,7 @@ def engine_endpoint(
         with tempfile.TemporaryDirectory(prefix="labsqs-conformance-") as home:
             kind = "moto" if name == "moto" else "localstack"
             with engine.started(
-                kind, port=_free_port(), home=Path(home), localstack=localstack, progress=_log
+                kind, port=engine.free_port(), home=Path(home), localstack=localstack, progress=_log
             ) as state:
                 line = engine.find_localstack_python(localstack)[0] if localstack else None
                 yield state.endpoint, line.label if line else "moto", state.description

@@ -225,6 +225,13 @@ def port_open(host: str, port: int, timeout: float = 0.3) -> bool:
         return s.connect_ex((host, port)) == 0
 
 
+def free_port(host: str = "127.0.0.1") -> int:
+    """A port nothing listens on right now (the OS picks it): for a second engine, a Locust master."""
+    with socket.socket() as sock:
+        sock.bind((host, 0))
+        return int(sock.getsockname()[1])
+
+
 def listening_addresses(port: int) -> set[str]:
     """Local addresses with a TCP socket LISTENing on ``port`` (read from /proc/net/tcp{,6})."""
     found: set[str] = set()

@@ -69,12 +69,6 @@ FIFO = Queue("f.fifo", _URL + "f.fifo", "arn:aws:sqs:us-east-1:000000000000:f.fi
              content_based_dedup=False, max_message_size_bytes=ONE_MIB)  # fmt: skip
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 @dataclass(frozen=True)
 class Ctx:
     """What a row may need: an in-process moto client, the real engine's client and queue factory."""
@@ -141,7 +135,7 @@ def _change_visibility_with_an_expired_handle(ctx: Ctx) -> object:
 
 
 def _dead_endpoint(ctx: Ctx) -> object:
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{engine.free_port()}"
     return queue_attributes(f"{url}/000000000000/q", sqs=sqs_client(url))
 
 
@@ -349,7 +343,7 @@ def test_status_and_error_output_never_show_credentials_from_the_environment(
     engine_state, secret_env, tmp_path
 ):
     # GIVEN AWS credentials in the environment
-    dead = f"http://127.0.0.1:{_free_port()}"
+    dead = f"http://127.0.0.1:{engine.free_port()}"
     runs = {
         "status": [LABSQS, "status"],
         "status, endpoint down": [LABSQS, "status", "--endpoint", dead],
@@ -391,7 +385,7 @@ def test_errors_for_local_engines_carry_no_credentials(secret_env, monkeypatch, 
 
 def test_a_local_engine_process_gets_no_aws_credentials(secret_env, tmp_path):
     # GIVEN credentials in the lab's environment
-    port = _free_port()
+    port = engine.free_port()
     # WHEN the lab starts a local engine (moto: the quickest to start; LocalStack's env is built the same way)
     state = engine.up("moto", port=port, home=tmp_path, progress=lambda _: None)
     try:

@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-import socket
 import time
 
 import pytest
 
 from labsqs import client as lc
+from labsqs import engine
 from labsqs.errors import AwsNotAllowed, EndpointUnavailable, LabSqsError
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def test_explicit_endpoint_wins_over_environment(monkeypatch):
@@ -62,7 +56,7 @@ def test_aws_engine_requires_explicit_opt_in(monkeypatch, tmp_path):
 
 def test_endpoint_down_gives_a_clear_lab_error_quickly():
     # GIVEN a port where nothing listens
-    url = f"http://127.0.0.1:{_free_port()}"
+    url = f"http://127.0.0.1:{engine.free_port()}"
     sqs = lc.sqs_client(url)
     # WHEN a request is made
     t0 = time.monotonic()

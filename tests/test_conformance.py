@@ -12,7 +12,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -59,12 +58,6 @@ MOTO_FAILS = {
 }
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def localstack_results(engine_state: engine.EngineState) -> dict[str, cf.CheckResult]:
     if engine_state.engine != "localstack":
@@ -75,7 +68,7 @@ def localstack_results(engine_state: engine.EngineState) -> dict[str, cf.CheckRe
 @pytest.fixture(scope="module")
 def moto_server(tmp_path_factory: pytest.TempPathFactory):
     home = tmp_path_factory.mktemp("moto-engine")
-    port = _free_port()
+    port = engine.free_port()
     state = engine.up("moto", port=port, home=home, progress=lambda _: None)
     yield state
     engine.down(port=port, home=home, progress=lambda _: None)
@@ -345,7 +338,7 @@ def test_without_python_3_13_labsqs_up_gets_localstack_4_13_with_the_same_result
     # pointing at one (the engine environments of this lab home are reused: installed once per machine)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYENV", "LABSQS_", "VIRTUAL_ENV"))}
     env.update(PATH="/usr/bin:/bin", HOME=str(tmp_path), LABSQS_HOME=str(engine.lab_home()))
-    env["LABSQS_PORT"] = str(_free_port())
+    env["LABSQS_PORT"] = str(engine.free_port())
     # WHEN the default engine is started as the README says
     up = subprocess.run([str(LABSQS), "up"], env=env, capture_output=True, text=True, timeout=600)
     try:

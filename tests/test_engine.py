@@ -17,12 +17,6 @@ from labsqs.errors import PortInUse, UnknownEngine
 LABSQS = str(Path(sys.executable).with_name("labsqs"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_unknown_engine_name_is_a_clear_error():
     with pytest.raises(UnknownEngine, match="choose one of localstack, moto, docker, aws"):
         engine.engine_name("elasticmq")
@@ -78,7 +72,7 @@ def test_status_lists_engine_version_and_queue_depth(sqs, make_queue):
 @pytest.mark.engine
 def test_a_second_engine_starts_reuses_and_stops_leaving_nothing(tmp_path):
     # GIVEN a free port and a separate state folder (the shared engine keeps running)
-    port = _free_port()
+    port = engine.free_port()
     state = engine.up(port=port, home=tmp_path, progress=lambda _: None)
     try:
         assert not state.reused and engine.pid_alive(state.pid)
@@ -106,7 +100,7 @@ def test_port_taken_by_another_program_is_a_clear_error(tmp_path):
 
 
 def test_moto_engine_starts_warns_and_serves_sqs(tmp_path):
-    port, said = _free_port(), []
+    port, said = engine.free_port(), []
     state = engine.up("moto", port=port, home=tmp_path, progress=said.append)
     try:
         assert state.engine == "moto" and state.version.startswith("moto ")
@@ -131,7 +125,7 @@ def test_without_any_localstack_python_the_default_engine_falls_back_to_moto(tmp
     # GIVEN a machine where LocalStack cannot be installed at all (no Python runs any of its lines)
     _no_localstack_python(monkeypatch, tmp_path)
     monkeypatch.delenv("LABSQS_ENGINE", raising=False)
-    port, said = _free_port(), []
+    port, said = engine.free_port(), []
     # WHEN the default engine is asked for
     state = engine.up(port=port, progress=said.append)
     try:
@@ -147,20 +141,20 @@ def test_without_any_localstack_python_the_default_engine_falls_back_to_moto(tmp
 def test_asking_for_localstack_without_its_python_says_what_to_do(tmp_path, monkeypatch):
     _no_localstack_python(monkeypatch, tmp_path)
     with pytest.raises(engine.PythonNotFound, match="--engine moto"):
-        engine.up("localstack", port=_free_port(), progress=lambda _: None)
+        engine.up("localstack", port=engine.free_port(), progress=lambda _: None)
 
 
 def test_docker_engine_without_docker_says_what_to_do(tmp_path, monkeypatch):
     monkeypatch.setenv("PATH", str(tmp_path))  # no docker binary reachable
     with pytest.raises(engine.EngineError, match="no Docker engine"):
-        engine.up("docker", port=_free_port(), home=tmp_path, progress=lambda _: None)
+        engine.up("docker", port=engine.free_port(), home=tmp_path, progress=lambda _: None)
 
 
 @pytest.mark.engine
 def test_cli_status_and_error_exit_codes(engine_state):
     ok = subprocess.run([LABSQS, "status"], capture_output=True, text=True, timeout=60)
     assert ok.returncode == 0 and engine_state.endpoint in ok.stdout
-    bad = subprocess.run([LABSQS, "status", "--endpoint", f"http://127.0.0.1:{_free_port()}"],
+    bad = subprocess.run([LABSQS, "status", "--endpoint", f"http://127.0.0.1:{engine.free_port()}"],
                          capture_output=True, text=True, timeout=60)  # fmt: skip
     assert bad.returncode == 1 and "labsqs up" in bad.stdout
     env = dict(os.environ, LABSQS_ENGINE="nope")

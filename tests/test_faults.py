@@ -11,7 +11,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -31,12 +30,6 @@ pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 MESSAGES = int(os.environ.get("LABSQS_FAULT_MESSAGES", "300"))
 WORKER = [sys.executable, "-m", "labsqs.worker"]
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
 
 
 def _wait_for(predicate, seconds: float, what: str) -> None:
@@ -199,7 +192,7 @@ def test_engine_restart_mid_run_is_reported_plainly_and_nothing_hangs(tmp_path):
     # GIVEN a second engine (its own port and state folder; the shared engine keeps running) with a queue
     # of 40 messages, a worker process on it (allowed to wait 30 s for an outage to end) and an
     # in-process consumer on the same queue
-    port = _free_port()
+    port = engine.free_port()
     state = engine.up("localstack", port=port, home=tmp_path, progress=lambda _: None)
     try:
         sqs = sqs_client(state.endpoint)
@@ -273,7 +266,7 @@ def test_engine_restart_mid_run_is_reported_plainly_and_nothing_hangs(tmp_path):
 
 def test_a_worker_waits_a_bounded_time_for_a_dead_endpoint_then_says_what_to_do(tmp_path):
     # GIVEN an endpoint where nothing listens
-    endpoint = f"http://127.0.0.1:{_free_port()}"
+    endpoint = f"http://127.0.0.1:{engine.free_port()}"
     # WHEN a worker starts on it, allowed to wait 1 s for the endpoint to come back
     out = subprocess.run(
         [*WORKER, "--queue", f"{endpoint}/000000000000/q", "--db", str(tmp_path / "w.sqlite"),

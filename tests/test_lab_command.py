@@ -5,7 +5,6 @@ from __future__ import annotations
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -16,15 +15,9 @@ from labsqs import engine
 LABSQS = str(Path(sys.executable).with_name("labsqs"))
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_path):
     # GIVEN free ports and a fresh lab folder (moto engine: no second LocalStack install needed here)
-    sqs_port, jupyter_port = _free_port(), _free_port()
+    sqs_port, jupyter_port = engine.free_port(), engine.free_port()
     env = dict(os.environ, LABSQS_HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"))
     env.pop("LABSQS_ENDPOINT", None)
     proc = subprocess.Popen(

@@ -1,0 +1,287 @@
+"""The package's shape (docs/architecture.md): imports point down the layers, no module or function grows
+past the size a reader can hold, and every SQS number lives in :mod:`labsqs.base.limits`.
+
+These tests read the source (``ast``); they run no engine.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+import re
+from pathlib import Path
+
+import pytest
+
+PACKAGE = Path(__file__).resolve().parents[1] / "labsqs"
+MAX_MODULE_LINES = 600
+MAX_FUNCTION_LINES = 60
+
+# Lower layers first. A module may import from its own layer and the layers below, never from above.
+# The first matching prefix decides (longest first), so a package's modules can sit in its layer.
+LAYERS: dict[str, int] = {
+    "labsqs.errors": 0,
+    "labsqs._localstack_launcher": 0,
+    "labsqs.engine": 1,
+    "labsqs.client": 2,
+    "labsqs.base": 3,
+    # the core: the package the design card names
+    "labsqs.queues": 4,
+    "labsqs.idempotency": 4,
+    "labsqs.producer": 4,
+    "labsqs.consumer": 4,
+    "labsqs.dlq": 4,
+    "labsqs.metrics": 4,
+    "labsqs.trigger": 4,
+    "labsqs.mail": 4,
+    "labsqs.security": 4,
+    "labsqs.lifecycle": 4,
+    # the lab's tools and the seeds' pipelines
+    "labsqs.plan": 5,
+    "labsqs.conformance": 5,
+    "labsqs.bench": 5,
+    "labsqs.loadtest": 5,
+    "labsqs.load": 5,
+    "labsqs.worker": 5,
+    "labsqs.drill": 5,
+    "labsqs.pipelines": 5,
+    "labsqs.lessons": 5,
+    # entry points
+    "labsqs.demo": 6,
+    "labsqs.cli": 6,
+    "labsqs": 6,  # the package's __init__
+}
+LAYER_NAMES = {0: "errors", 1: "engine", 2: "client", 3: "base", 4: "core", 5: "tools", 6: "entry points"}
+
+# What the code did before the redesign (#12) and the redesign removes: each list must end empty.
+KNOWN_UPWARD: set[tuple[str, str]] = {
+    ("labsqs.engine", "labsqs.client"),
+}
+KNOWN_CYCLES: set[tuple[str, str]] = {
+    ("labsqs.bench", "labsqs.plan"),
+    ("labsqs.client", "labsqs.engine"),
+    ("labsqs.consumer", "labsqs.idempotency"),
+}
+KNOWN_LONG_MODULES: set[str] = {
+    "labsqs.bench",
+    "labsqs.conformance",
+    "labsqs.consumer",
+    "labsqs.dlq",
+    "labsqs.engine",
+    "labsqs.loadtest",
+    "labsqs.metrics",
+    "labsqs.pipelines.jobs",
+    "labsqs.pipelines.resumes",
+    "labsqs.plan",
+    "labsqs.producer",
+    "labsqs.queues",
+    "labsqs.worker",
+}
+KNOWN_LONG_FUNCTIONS: set[str] = {
+    "labsqs.bench:_bench",
+    "labsqs.bench:analyse",
+    "labsqs.bench:planner_check",
+    "labsqs.bench:run_config",
+    "labsqs.conformance:write_markdown",
+    "labsqs.consumer:Consumer.__init__",
+    "labsqs.demo:cmd_jobs",
+    "labsqs.demo:cmd_resumes",
+    "labsqs.dlq:_run_fallback",
+    "labsqs.dlq:inspect",
+    "labsqs.engine:up",
+    "labsqs.loadtest:add_options",
+    "labsqs.metrics:metric_data",
+    "labsqs.pipelines.jobs:run_filter",
+    "labsqs.pipelines.resumes:ResumeStore.apply",
+    "labsqs.pipelines.resumes:plot_flow",
+    "labsqs.pipelines.resumes:render_resume_pdf",
+    "labsqs.pipelines.resumes:run_resume_pipeline",
+    "labsqs.plan:Workload.validate",
+    "labsqs.plan:departures",
+    "labsqs.producer:_send_batches",
+    "labsqs.producer:send_many",
+    "labsqs.queues:validate_spec",
+    "labsqs.worker:_account",
+    "labsqs.worker:main",
+    "labsqs.worker:run_drill",
+}
+
+
+@functools.cache
+def _modules() -> dict[str, Path]:
+    found = {}
+    for path in sorted(PACKAGE.rglob("*.py")):
+        parts = path.relative_to(PACKAGE.parent).with_suffix("").parts
+        name = ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+        found[name] = path
+    return found
+
+
+def layer_of(module: str) -> int:
+    for prefix in sorted(LAYERS, key=len, reverse=True):
+        if module == prefix or module.startswith(prefix + "."):
+            return LAYERS[prefix]
+    raise KeyError(module)
+
+
+def _imports(module: str, path: Path) -> set[str]:
+    """Every labsqs module ``module`` imports, at any depth (functions too, and type-only imports)."""
+    tree = ast.parse(path.read_text())
+    package = module if path.name == "__init__.py" else module.rpartition(".")[0]
+    found: set[str] = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            found.update(a.name for a in node.names if a.name.startswith("labsqs"))
+        elif isinstance(node, ast.ImportFrom):
+            base = node.module or ""
+            if node.level:
+                anchor = package.split(".")[: len(package.split(".")) - node.level + 1]
+                base = ".".join([*anchor, base] if base else anchor)
+            if base.startswith("labsqs"):
+                submodules = {f"{base}.{a.name}" for a in node.names} & set(_modules())
+                found.update(submodules or {base})  # ``from labsqs import engine`` imports labsqs.engine
+    return found
+
+
+def test_every_module_has_a_layer():
+    unplaced = []
+    for module in _modules():
+        try:
+            layer_of(module)
+        except KeyError:
+            unplaced.append(module)
+    assert not unplaced, (
+        f"modules with no layer: {unplaced}; put each in LAYERS here and in docs/architecture.md"
+    )
+
+
+def test_imports_point_down():
+    upward = set()
+    for module, path in _modules().items():
+        for imported in _imports(module, path):
+            if layer_of(imported) > layer_of(module):
+                upward.add((module, imported))
+    new = sorted(upward - KNOWN_UPWARD)
+    assert not new, "imports that point up a layer (move the code down, or the caller up): " + ", ".join(
+        f"{a} ({LAYER_NAMES[layer_of(a)]}) -> {b} ({LAYER_NAMES[layer_of(b)]})" for a, b in new
+    )
+    stale = sorted(KNOWN_UPWARD - upward)
+    assert not stale, f"fixed, remove from KNOWN_UPWARD: {stale}"
+
+
+def test_no_import_cycles_between_modules():
+    graph = {m: {i for i in _imports(m, p) if i != m} for m, p in _modules().items()}
+    cycles = sorted((a, b) for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, set()))
+    new = [c for c in cycles if c not in KNOWN_CYCLES]
+    assert not new, f"modules that import each other (one of them belongs lower): {new}"
+    assert not KNOWN_CYCLES - set(cycles), f"fixed, remove from KNOWN_CYCLES: {KNOWN_CYCLES - set(cycles)}"
+
+
+def test_modules_stay_small():
+    long = {m: n for m, p in _modules().items() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
+    new = {m: n for m, n in long.items() if m not in KNOWN_LONG_MODULES}
+    assert not new, f"modules over {MAX_MODULE_LINES} lines (split them by topic): {new}"
+    assert not KNOWN_LONG_MODULES - set(long), f"now small, remove: {KNOWN_LONG_MODULES - set(long)}"
+
+
+def _functions(module: str, path: Path) -> dict[str, int]:
+    tree = ast.parse(path.read_text())
+    sizes: dict[str, int] = {}
+
+    def visit(node: ast.AST, prefix: str) -> None:
+        for child in ast.iter_child_nodes(node):
+            if isinstance(child, ast.FunctionDef | ast.AsyncFunctionDef):
+                name = f"{prefix}{child.name}"
+                sizes[f"{module}:{name}"] = (child.end_lineno or child.lineno) - child.lineno + 1
+                visit(child, name + ".")
+            elif isinstance(child, ast.ClassDef):
+                visit(child, f"{prefix}{child.name}.")
+            else:
+                visit(child, prefix)
+
+    visit(tree, "")
+    return sizes
+
+
+def test_functions_stay_short():
+    long = {
+        f: n for m, p in _modules().items() for f, n in _functions(m, p).items() if n > MAX_FUNCTION_LINES
+    }
+    new = {f: n for f, n in long.items() if f not in KNOWN_LONG_FUNCTIONS}
+    assert not new, f"functions over {MAX_FUNCTION_LINES} lines (give each step a name): {new}"
+    assert not KNOWN_LONG_FUNCTIONS - set(long), f"now short, remove: {KNOWN_LONG_FUNCTIONS - set(long)}"
+
+
+# SQS's numbers: a constant named like a limit, with one of these values, defined outside the limits module
+_LIMIT_VALUES = {10, 20, 43_200, 900, 1_048_576, 1_209_600, 345_600, 120_000, 300, 3_000, 70_000, 1_024}
+_LIMIT_NAME = re.compile(r"^(MAX|MIN)_|_(TPS|LIMIT|ENTRIES|BYTES)$")
+KNOWN_LIMIT_COPIES: set[str] = {
+    "labsqs.client.MAX_WAIT_TIME_SECONDS",
+    "labsqs.consumer.MAX_BATCH_ENTRIES",
+    "labsqs.consumer.MAX_MESSAGES_PER_RECEIVE",
+    "labsqs.consumer.MAX_VISIBILITY_TIMEOUT_SECONDS",
+    "labsqs.consumer.MAX_WAIT_TIME_SECONDS",
+    "labsqs.dlq.MAX_BATCH_ENTRIES",
+    "labsqs.dlq.MAX_RECEIVE_MESSAGES",
+    "labsqs.dlq.MAX_VISIBILITY_TIMEOUT_SECONDS",
+    "labsqs.plan.HIGH_THROUGHPUT_FIFO_TPS",
+    "labsqs.plan.MAX_BATCH_ENTRIES",
+    "labsqs.plan.MAX_IN_FLIGHT_FIFO",
+    "labsqs.plan.MAX_IN_FLIGHT_STANDARD",
+    "labsqs.plan.MAX_MESSAGE_BYTES",
+    "labsqs.plan.MAX_VISIBILITY_TIMEOUT_SECONDS",
+    "labsqs.plan.MAX_WAIT_TIME_SECONDS",
+    "labsqs.producer.MAX_BATCH_BYTES",
+    "labsqs.producer.MAX_BATCH_ENTRIES",
+    "labsqs.producer.MAX_DELAY_SECONDS",
+    "labsqs.producer.MAX_MESSAGE_ATTRIBUTES",
+    "labsqs.producer.MAX_MESSAGE_SIZE_BYTES",
+    "labsqs.queues.MAX_DELAY_SECONDS",
+    "labsqs.queues.MAX_MESSAGE_SIZE_BYTES",
+    "labsqs.queues.MAX_RECEIVE_WAIT_SECONDS",
+    "labsqs.queues.MAX_REDRIVE_SOURCE_QUEUES",
+    "labsqs.queues.MAX_RETENTION_SECONDS",
+    "labsqs.queues.MAX_VISIBILITY_TIMEOUT_SECONDS",
+    "labsqs.queues.MIN_MESSAGE_SIZE_BYTES",
+}
+
+
+def _limit_constants(node: ast.stmt) -> list[str]:
+    """Names a module-level assignment gives to SQS's numbers (``MAX_X = 10``, ``MIN_X, MAX_X = 0, 900``)."""
+    if isinstance(node, ast.Assign):
+        pairs = []
+        for target in node.targets:
+            if isinstance(target, ast.Tuple) and isinstance(node.value, ast.Tuple):
+                pairs.extend(zip(target.elts, node.value.elts, strict=False))
+            else:
+                pairs.append((target, node.value))
+    elif isinstance(node, ast.AnnAssign) and node.value is not None:
+        pairs = [(node.target, node.value)]
+    else:
+        return []
+    return [
+        target.id
+        for target, value in pairs
+        if isinstance(target, ast.Name)
+        and _LIMIT_NAME.search(target.id)
+        and isinstance(value, ast.Constant)
+        and value.value in _LIMIT_VALUES
+    ]
+
+
+def test_sqs_limits_are_defined_once():
+    copies = set()
+    for module, path in _modules().items():
+        if module == "labsqs.base.limits" or module.startswith("labsqs.conformance"):
+            continue  # the conformance checks keep their own copies on purpose (see their module docstring)
+        for node in ast.parse(path.read_text()).body:
+            copies.update(f"{module}.{name}" for name in _limit_constants(node))
+    new = sorted(copies - KNOWN_LIMIT_COPIES)
+    assert not new, f"SQS numbers defined again (import them from labsqs.base.limits): {new}"
+    assert not KNOWN_LIMIT_COPIES - copies, f"gone, remove: {sorted(KNOWN_LIMIT_COPIES - copies)}"
+
+
+@pytest.mark.parametrize("module", ["labsqs.base.limits"])
+def test_the_limits_module_names_its_source(module):
+    text = _modules()[module].read_text()
+    assert "sqs-limits.md" in text and "conformance" in text
