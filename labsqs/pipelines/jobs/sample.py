@@ -5,7 +5,9 @@ domains, and salaries are plausible ranges by role, level and country. The same 
 same rows, so the shipped file can be checked against this generator (``tests/test_pipeline_jobs.py``)
 and rebuilt with::
 
-    python -m labsqs.pipelines.jobs.sample          # rewrites labsqs/data/sample_jobs.csv
+    python -c 'from labsqs.pipelines.jobs.sample import main; main()'   # rewrites labsqs/data/sample_jobs.csv
+
+(not ``python -m``: the package imports this module first, and runpy warns about running it again).
 """
 
 from __future__ import annotations
