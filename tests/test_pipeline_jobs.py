@@ -18,7 +18,7 @@ from labsqs.dlq import inspect
 from labsqs.errors import InvalidJobPosting
 from labsqs.metrics import queue_depth
 from labsqs.pipelines import jobs
-from labsqs.pipelines._sample_jobs import generate_csv_text
+from labsqs.pipelines.jobs.sample import generate_csv_text
 from labsqs.producer import send
 from labsqs.queues import delete_queue, ensure_queue
 

@@ -191,7 +191,7 @@ def test_failure_injector_is_deterministic_and_spares_the_last_try():
     decisions = [injector.should_fail("p", f"k{i}", 1) for i in range(200)]
     assert decisions == [FailureInjector(0.5, seed=3).should_fail("p", f"k{i}", 1) for i in range(200)]
     assert 60 < sum(decisions) < 140
-    assert not any(injector.should_fail("p", f"k{i}", resumes.MAX_RECEIVE_COUNT) for i in range(200))
+    assert not any(injector.should_fail("p", f"k{i}", resumes.DLQ_AFTER_RECEIVES) for i in range(200))
     failing = next(f"k{i}" for i, d in enumerate(decisions) if d)
     with pytest.raises(resumes.InjectedFailure):
         injector.maybe_fail("p", failing, 1)

@@ -14,7 +14,8 @@ systems end to end on the laptop, against the same engine as every lesson:
     deduplication ids, idempotent consumers, a transactional outbox.*
 
 Both are driven from ``labsqs demo jobs|resumes`` and from notebooks 12 and 13. Importing this package
-imports neither module (they pull in pandas, reportlab and matplotlib only when used).
+imports neither pipeline; each is a package of modules by topic (reportlab and matplotlib load only when
+used).
 """
 
 from __future__ import annotations

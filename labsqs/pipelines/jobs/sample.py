@@ -1,11 +1,13 @@
-"""The offline sample of job postings: invented, deterministic, with exactly JobSpy's 34 columns.
+"""The offline sample of JobPing's job postings: invented, deterministic, with exactly JobSpy's 34 columns.
 
 Nothing here was scraped. Companies are fictional, URLs use the reserved ``example.com`` / ``.example``
 domains, and salaries are plausible ranges by role, level and country. The same seed always gives the
 same rows, so the shipped file can be checked against this generator (``tests/test_pipeline_jobs.py``)
 and rebuilt with::
 
-    python -m labsqs.pipelines._sample_jobs          # rewrites labsqs/data/sample_jobs.csv
+    python -c 'from labsqs.pipelines.jobs.sample import main; main()'   # rewrites labsqs/data/sample_jobs.csv
+
+(not ``python -m``: the package imports this module first, and runpy warns about running it again).
 """
 
 from __future__ import annotations
@@ -244,7 +246,7 @@ def generate_csv_text(rows: int = SAMPLE_ROWS, seed: int = SAMPLE_SEED) -> str:
 
 
 def main(argv: list[str] | None = None) -> int:
-    target = Path(argv[0]) if argv else Path(__file__).resolve().parent.parent / "data" / "sample_jobs.csv"
+    target = Path(argv[0]) if argv else Path(__file__).resolve().parents[2] / "data" / "sample_jobs.csv"
     target.parent.mkdir(parents=True, exist_ok=True)
     target.write_text(generate_csv_text(), encoding="utf-8")
     print(f"wrote {SAMPLE_ROWS} invented job postings to {target}")
