@@ -290,7 +290,7 @@ def test_bad_input_is_a_lab_error_that_says_what_to_do(case: Case, ctx: Ctx):
 @pytest.mark.engine
 def test_a_non_json_body_goes_to_the_dlq_with_its_reason(sqs, queue_name, tmp_path):
     from labsqs.queues import delete_queue
-    from labsqs.worker import Worker
+    from labsqs.drill.worker import Worker
 
     # GIVEN a queue whose DLQ takes a message after 2 receives, one good and one non-JSON message
     queue = ensure_queue(QueueSpec(queue_name("json"), visibility_timeout_seconds=1, receive_wait_seconds=1,
@@ -348,7 +348,7 @@ def test_status_and_error_output_never_show_credentials_from_the_environment(
         "status": [LABSQS, "status"],
         "status, endpoint down": [LABSQS, "status", "--endpoint", dead],
         "up --engine aws without opt-in": [LABSQS, "up", "--engine", "aws"],
-        "worker, endpoint down": [sys.executable, "-m", "labsqs.worker", "--queue", f"{dead}/0/q",
+        "worker, endpoint down": [sys.executable, "-m", "labsqs.drill.worker", "--queue", f"{dead}/0/q",
                                   "--db", str(tmp_path / "w.sqlite"), "--endpoint", dead],
     }  # fmt: skip
     env = {**secret_env, "LABSQS_ALLOW_AWS": ""}

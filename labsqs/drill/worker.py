@@ -32,7 +32,7 @@ What the worker records, all in that one file (:class:`ProcessingLog`):
 
 Run it as a process (each an independent consumer; run three to share a queue)::
 
-    python -m labsqs.worker --queue URL --db worker.sqlite [--workers 2] [--no-heartbeat]
+    python -m labsqs.drill.worker --queue URL --db worker.sqlite [--workers 2] [--no-heartbeat]
 
 ``SIGTERM``/``Ctrl-C`` stop it gracefully (the running handler finishes and its message is deleted,
 unstarted ones are handed back). Exit codes: 0 done or stopped; 2 a lab error (bad option, queue
@@ -442,7 +442,7 @@ class Worker:
 
 
 def _warn_duplicate(text: str) -> None:
-    print(f"labsqs.worker: warning: {text}", file=sys.stderr, flush=True)
+    print(f"labsqs.drill.worker: warning: {text}", file=sys.stderr, flush=True)
 
 
 # --- outages: bounded waiting, and saying plainly what a restart lost -------------------------------
@@ -490,7 +490,7 @@ def queue_exists(sqs: SQSClient, url: str) -> bool:
 # --- the process entry point -----------------------------------------------------------------------
 def _parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m labsqs.worker",
+        prog="python -m labsqs.drill.worker",
         description="Consume an SQS queue into a crash-safe processing log (see the module notes).",
     )
     p.add_argument("--queue", required=True, help="queue URL or name")
@@ -517,7 +517,7 @@ def _parser() -> argparse.ArgumentParser:
 
 
 def _say(text: str) -> None:
-    print(f"labsqs.worker: {text}", file=sys.stderr, flush=True)
+    print(f"labsqs.drill.worker: {text}", file=sys.stderr, flush=True)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -775,7 +775,7 @@ def run_drill(
             send_many(queue, [b for _, _, b in bodies], sqs=sqs).raise_for_failures()
         say(f"sent {messages} to {name}")
         cmd = [
-            sys.executable, "-m", "labsqs.worker", "--queue", queue.url, "--db", str(db),
+            sys.executable, "-m", "labsqs.drill.worker", "--queue", queue.url, "--db", str(db),
             "--endpoint", endpoint, "--wait", "1", "--workers", str(workers_per_process),
             "--work-ms", str(work_ms), "--retry-backoff", "0", *([] if fifo_guard else ["--no-fifo-guard"]),
         ]  # fmt: skip
