@@ -74,7 +74,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "labsqs.plan",
     "labsqs.producer",
     "labsqs.queues",
-    "labsqs.drill.worker",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.bench:_bench",
@@ -100,9 +99,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.producer:_send_batches",
     "labsqs.producer:send_many",
     "labsqs.queues:validate_spec",
-    "labsqs.drill.worker:_account",
-    "labsqs.drill.worker:main",
-    "labsqs.drill.worker:run_drill",
 }
 
 

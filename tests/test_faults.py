@@ -3,7 +3,7 @@ the visibility timeout, the engine restarted mid-run. Every test accounts for ev
 
 Sizes are small for CI (``LABSQS_FAULT_MESSAGES``, default 300 per drill); the full 10,000-message drill
 is ``python benchmarks/faults.py`` (see docs/reliability.md). The accounting model is in
-:mod:`labsqs.drill.worker`: *processed* means committed in the processing log together with the idempotency mark.
+:mod:`labsqs.drill`: *processed* means committed in the processing log together with the idempotency mark.
 """
 
 from __future__ import annotations
@@ -24,7 +24,8 @@ from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
 from labsqs.errors import EndpointUnavailable, QueueNotFound
 from labsqs.queues import QueueSpec, delete_queue, ensure_queue, queue_url
-from labsqs.drill.worker import EXIT_ERROR, EXIT_QUEUE_LOST, ProcessingLog, Worker, run_drill
+from labsqs.drill import ProcessingLog, run_drill
+from labsqs.drill.worker import EXIT_ERROR, EXIT_QUEUE_LOST, Worker
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
