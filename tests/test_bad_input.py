@@ -289,8 +289,8 @@ def test_bad_input_is_a_lab_error_that_says_what_to_do(case: Case, ctx: Ctx):
 # --- non-JSON to a JSON consumer: to the DLQ, with the reason ---------------------------------------
 @pytest.mark.engine
 def test_a_non_json_body_goes_to_the_dlq_with_its_reason(sqs, queue_name, tmp_path):
-    from labsqs.queues import delete_queue
     from labsqs.drill.worker import Worker
+    from labsqs.queues import delete_queue
 
     # GIVEN a queue whose DLQ takes a message after 2 receives, one good and one non-JSON message
     queue = ensure_queue(QueueSpec(queue_name("json"), visibility_timeout_seconds=1, receive_wait_seconds=1,

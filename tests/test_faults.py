@@ -22,10 +22,10 @@ import pytest
 from labsqs import engine
 from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
-from labsqs.errors import EndpointUnavailable, QueueNotFound
-from labsqs.queues import QueueSpec, delete_queue, ensure_queue, queue_url
 from labsqs.drill import ProcessingLog, run_drill
 from labsqs.drill.worker import EXIT_ERROR, EXIT_QUEUE_LOST, Worker
+from labsqs.errors import EndpointUnavailable, QueueNotFound
+from labsqs.queues import QueueSpec, delete_queue, ensure_queue, queue_url
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
