@@ -1,6 +1,6 @@
 """Fault drill at full size: N messages, 3 worker processes killed with SIGKILL at random and restarted.
 
-For each queue kind (standard, FIFO) this runs :func:`labsqs.worker.run_drill` on the lab's engine and
+For each queue kind (standard, FIFO) this runs :func:`labsqs.drill.run_drill` on the lab's engine and
 prints every figure of its account: sent, processed, in the DLQ (healthy messages there split by cause:
 behind a failing poison message of their group, or kills alone), lost, duplicate deliveries and how each
 was settled (skipped by the idempotency store, or cut short by a kill), duplicates caught at commit,
@@ -25,7 +25,7 @@ import time
 
 from labsqs import engine
 from labsqs.client import resolve_endpoint
-from labsqs.worker import run_drill
+from labsqs.drill import run_drill
 
 ROWS = (
     "sent", "poison_sent", "processed", "in_dlq", "dlq_poison", "dlq_with_reason", "dlq_healthy_by_poison",

@@ -42,7 +42,6 @@ LAYERS: dict[str, int] = {
     "labsqs.bench": 5,
     "labsqs.loadtest": 5,
     "labsqs.load": 5,
-    "labsqs.worker": 5,
     "labsqs.drill": 5,
     "labsqs.pipelines": 5,
     "labsqs.lessons": 5,
@@ -73,7 +72,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "labsqs.plan",
     "labsqs.producer",
     "labsqs.queues",
-    "labsqs.worker",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.bench:_bench",
@@ -94,9 +92,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.producer:_send_batches",
     "labsqs.producer:send_many",
     "labsqs.queues:validate_spec",
-    "labsqs.worker:_account",
-    "labsqs.worker:main",
-    "labsqs.worker:run_drill",
 }
 
 

@@ -289,8 +289,8 @@ def test_bad_input_is_a_lab_error_that_says_what_to_do(case: Case, ctx: Ctx):
 # --- non-JSON to a JSON consumer: to the DLQ, with the reason ---------------------------------------
 @pytest.mark.engine
 def test_a_non_json_body_goes_to_the_dlq_with_its_reason(sqs, queue_name, tmp_path):
+    from labsqs.drill.worker import Worker
     from labsqs.queues import delete_queue
-    from labsqs.worker import Worker
 
     # GIVEN a queue whose DLQ takes a message after 2 receives, one good and one non-JSON message
     queue = ensure_queue(QueueSpec(queue_name("json"), visibility_timeout_seconds=1, receive_wait_seconds=1,
@@ -303,7 +303,7 @@ def test_a_non_json_body_goes_to_the_dlq_with_its_reason(sqs, queue_name, tmp_pa
             queue.url, tmp_path / "w.sqlite", sqs=sqs, wait_time_seconds=1, retry_backoff_seconds=0
         )
         summary = worker.run(idle_polls=3, timeout_seconds=30)
-        failures = worker.log.failures()
+        failures = worker.log.rows("failures")
         worker.close()
         in_dlq = sqs.receive_message(QueueUrl=queue.dlq_url, WaitTimeSeconds=1, MaxNumberOfMessages=10)
     finally:
@@ -311,9 +311,9 @@ def test_a_non_json_body_goes_to_the_dlq_with_its_reason(sqs, queue_name, tmp_pa
     # THEN the good one was processed; the bad one is in the DLQ, unchanged, and its reason is recorded
     assert summary.processed == 1 and summary.failed == 2
     assert [(m["MessageId"], m["Body"]) for m in in_dlq["Messages"]] == [(bad_id, "<job>not json</job>")]
-    assert {f.message_id for f in failures} == {bad_id} and len(failures) == 2
-    assert failures[0].error == "InvalidMessage"
-    assert "is not JSON" in failures[0].reason and "send JSON bodies" in failures[0].reason
+    assert {f["message_id"] for f in failures} == {bad_id} and len(failures) == 2
+    assert failures[0]["error"] == "InvalidMessage"
+    assert "is not JSON" in failures[0]["reason"] and "send JSON bodies" in failures[0]["reason"]
 
 
 # --- security: nothing the lab prints carries a secret from the environment --------------------------
@@ -348,7 +348,7 @@ def test_status_and_error_output_never_show_credentials_from_the_environment(
         "status": [LABSQS, "status"],
         "status, endpoint down": [LABSQS, "status", "--endpoint", dead],
         "up --engine aws without opt-in": [LABSQS, "up", "--engine", "aws"],
-        "worker, endpoint down": [sys.executable, "-m", "labsqs.worker", "--queue", f"{dead}/0/q",
+        "worker, endpoint down": [sys.executable, "-m", "labsqs.drill.worker", "--queue", f"{dead}/0/q",
                                   "--db", str(tmp_path / "w.sqlite"), "--endpoint", dead],
     }  # fmt: skip
     env = {**secret_env, "LABSQS_ALLOW_AWS": ""}

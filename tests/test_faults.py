@@ -3,7 +3,7 @@ the visibility timeout, the engine restarted mid-run. Every test accounts for ev
 
 Sizes are small for CI (``LABSQS_FAULT_MESSAGES``, default 300 per drill); the full 10,000-message drill
 is ``python benchmarks/faults.py`` (see docs/reliability.md). The accounting model is in
-:mod:`labsqs.worker`: *processed* means committed in the processing log together with the idempotency mark.
+:mod:`labsqs.drill`: *processed* means committed in the processing log together with the idempotency mark.
 """
 
 from __future__ import annotations
@@ -22,14 +22,15 @@ import pytest
 from labsqs import engine
 from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message, consume
+from labsqs.drill import ProcessingLog, run_drill
+from labsqs.drill.worker import EXIT_ERROR, EXIT_QUEUE_LOST, Worker
 from labsqs.errors import EndpointUnavailable, QueueNotFound
 from labsqs.queues import QueueSpec, delete_queue, ensure_queue, queue_url
-from labsqs.worker import EXIT_ERROR, EXIT_QUEUE_LOST, ProcessingLog, Worker, run_drill
 
 pytestmark = [pytest.mark.engine, pytest.mark.slow]
 
 MESSAGES = int(os.environ.get("LABSQS_FAULT_MESSAGES", "300"))
-WORKER = [sys.executable, "-m", "labsqs.worker"]
+WORKER = [sys.executable, "-m", "labsqs.drill.worker"]
 
 
 def _wait_for(predicate, seconds: float, what: str) -> None:
