@@ -58,7 +58,6 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("labsqs.engine", "labsqs.client"),
 }
 KNOWN_CYCLES: set[tuple[str, str]] = {
-    ("labsqs.bench", "labsqs.plan"),
     ("labsqs.client", "labsqs.engine"),
     ("labsqs.consumer", "labsqs.idempotency"),
 }
@@ -72,7 +71,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "labsqs.metrics",
     "labsqs.pipelines.jobs",
     "labsqs.pipelines.resumes",
-    "labsqs.plan",
     "labsqs.producer",
     "labsqs.queues",
     "labsqs.worker",
@@ -96,8 +94,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.pipelines.resumes:plot_flow",
     "labsqs.pipelines.resumes:render_resume_pdf",
     "labsqs.pipelines.resumes:run_resume_pipeline",
-    "labsqs.plan:Workload.validate",
-    "labsqs.plan:departures",
     "labsqs.producer:_send_batches",
     "labsqs.producer:send_many",
     "labsqs.queues:validate_spec",
@@ -224,13 +220,6 @@ KNOWN_LIMIT_COPIES: set[str] = {
     "labsqs.dlq.MAX_BATCH_ENTRIES",
     "labsqs.dlq.MAX_RECEIVE_MESSAGES",
     "labsqs.dlq.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.plan.HIGH_THROUGHPUT_FIFO_TPS",
-    "labsqs.plan.MAX_BATCH_ENTRIES",
-    "labsqs.plan.MAX_IN_FLIGHT_FIFO",
-    "labsqs.plan.MAX_IN_FLIGHT_STANDARD",
-    "labsqs.plan.MAX_MESSAGE_BYTES",
-    "labsqs.plan.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.plan.MAX_WAIT_TIME_SECONDS",
     "labsqs.producer.MAX_BATCH_BYTES",
     "labsqs.producer.MAX_BATCH_ENTRIES",
     "labsqs.producer.MAX_DELAY_SECONDS",
