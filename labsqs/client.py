@@ -5,7 +5,7 @@ An SQS *endpoint* is the HTTP address your SDK talks to. On real AWS it is regio
 (``http://127.0.0.1:4566``, LocalStack). Everything else — the API, the requests, the answers — is the
 same, which is why code written against the lab runs unchanged against AWS.
 
-Where the endpoint comes from, first match wins:
+Where the endpoint comes from (:func:`labsqs.engine.resolve_endpoint`), first match wins:
 
 1. the ``endpoint=`` argument,
 2. the ``LABSQS_ENDPOINT`` environment variable (any running SQS-compatible endpoint),
@@ -34,13 +34,12 @@ from botocore.exceptions import (
     EndpointConnectionError,
 )
 
-from labsqs import engine as _engine
+from labsqs.engine import aws_allowed, resolve_endpoint  # re-exported: the lab's endpoint
 from labsqs.errors import AwsNotAllowed, EndpointUnavailable
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
-DEFAULT_ENDPOINT = "http://127.0.0.1:4566"
 DEFAULT_REGION = "us-east-1"
 LOCAL_ACCESS_KEY = "test"  # LocalStack and moto accept any key; "test" is their convention
 LOCAL_SECRET_KEY = "test"
@@ -50,28 +49,6 @@ CONNECT_TIMEOUT_SECONDS = 1.0
 DEFAULT_POOL_CONNECTIONS = 50  # enough for the consumer's workers and Locust users sharing one client
 
 _UNAVAILABLE = (EndpointConnectionError, ConnectTimeoutError, ConnectionClosedError)
-
-
-def aws_allowed(allow_aws: bool | None = None) -> bool:
-    """True when the user opted in to real AWS (argument, or ``LABSQS_ALLOW_AWS=1``)."""
-    if allow_aws is not None:
-        return allow_aws
-    return os.environ.get("LABSQS_ALLOW_AWS", "").lower() in {"1", "true", "yes"}
-
-
-def resolve_endpoint(endpoint: str | None = None) -> str | None:
-    """The endpoint URL the lab talks to, or ``None`` for real AWS (see the module doc for the order)."""
-    if endpoint:
-        return endpoint.rstrip("/")
-    env = os.environ.get("LABSQS_ENDPOINT")
-    if env:
-        return env.rstrip("/")
-    if _engine.engine_name() == "aws":
-        return None  # asked for real AWS: a recorded local engine must not capture the traffic
-    state = _engine.current()
-    if state is not None:
-        return state.endpoint
-    return DEFAULT_ENDPOINT
 
 
 def _raise_unavailable(endpoint: str | None, **kwargs: Any) -> None:

@@ -24,6 +24,7 @@ import sys
 import time
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -87,83 +88,31 @@ def _timings(args: argparse.Namespace, seed_visibility: int, seed_wait: int) -> 
     return args.visibility, args.wait
 
 
+def _fresh_databases(*paths: Path) -> None:
+    """Remove what an earlier demo left: each SQLite file and its WAL and shared-memory files."""
+    for path in paths:
+        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            stale.unlink(missing_ok=True)
+
+
 # --- labsqs demo jobs -------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
     from labsqs.client import sqs_client
-    from labsqs.dlq import inspect
     from labsqs.pipelines import jobs
-    from labsqs.producer import send
     from labsqs.queues import delete_queue, ensure_queue
 
     sqs = sqs_client(args.endpoint)
     visibility, wait = _timings(args, jobs.VISIBILITY_TIMEOUT_SECONDS, jobs.LONG_POLL_SECONDS)
-    out = _out_dir(args)
-    db_path = out / "jobs.sqlite"
-    for stale in (
-        db_path,
-        db_path.with_name(db_path.name + "-wal"),
-        db_path.with_name(db_path.name + "-shm"),
-    ):
-        stale.unlink(missing_ok=True)
+    db_path = _out_dir(args) / "jobs.sqlite"
+    _fresh_databases(db_path)
     name = f"{jobs.DEFAULT_QUEUE_NAME}-{uuid.uuid4().hex[:6]}"
     queue = ensure_queue(
         jobs.jobs_queue_spec(name, visibility_timeout_seconds=visibility, receive_wait_seconds=wait), sqs=sqs
     )
     print(f"queue {queue.name} (visibility {visibility} s, long poll {wait} s, DLQ after 3 receives)")
     try:
-        print("1. the user clicks Fetch Jobs: the producer fetches postings ...")
-        fetched = jobs.fetch_jobs(
-            args.search,
-            args.location,
-            source=args.source,
-            sample_rows=args.rows,
-            results_wanted=args.rows or 15,
-        )
-        print(f"   {fetched.note}")
-        started = time.perf_counter()
-        result = jobs.queue_jobs(queue, fetched.jobs, source=fetched.source, sqs=sqs)
-        took = (time.perf_counter() - started) * 1000
-        print(f"2. ... sends one message per job and returns at once: {result}  ({took:.0f} ms)")
-        bad = [_BAD_JOB_BODIES[i % len(_BAD_JOB_BODIES)] for i in range(args.bad)]
-        for body in bad:
-            send(queue, body, sqs=sqs)
-        if bad:
-            print(f"   (+ {len(bad)} malformed message(s), to show where failures go)")
-        print("3. the trigger invokes the filter once per message (batch_size=1) until the queue drains:")
-        show = _progress_printer(
-            lambda c: (
-                f"saved {c['jobs']:>3}  waiting {c['waiting']:>3}  in flight {c['in_flight']}  "
-                f"failed attempts {c['failed_attempts']}  in DLQ {c['dlq']}"
-            )
-        )
-        with jobs.JobStore(db_path) as store:
-            run = jobs.run_filter(
-                queue, store, sqs=sqs, wait_time_seconds=wait, timeout_seconds=args.timeout, progress=show
-            )
-            show.done()  # type: ignore[attr-defined]
-            counts = store.counts()
-            print()
-            print(
-                f"summary: jobs_queued {result['jobs_queued'] + len(bad)}, saved {counts['jobs']} "
-                f"({counts['matches']} matches), invocations {run.trigger.get('invocations', 0)}, "
-                f"failed attempts {counts['failed_attempts']}, in DLQ {run.dead_letters}"
-                + ("" if run.drained else "  (stopped by --timeout before the queue drained)")
-            )
-            print()
-            print(f"top {TOP_JOBS_SHOWN} jobs by score:")
-            print(_table(jobs.summary_table(store, top=TOP_JOBS_SHOWN)))
-            failures = store.failures()
-        if len(failures):
-            print()
-            print("failures (one row per attempt):")
-            shown = failures.assign(message=failures["message_id"].str[:8])[
-                ["message", "receive_count", "reason"]
-            ]
-            print(_table(shown))
-            if queue.dlq is not None:
-                dead = inspect(queue.dlq, sqs=sqs)
-                dlq_name = queue.dlq.name
-                print(f"the DLQ {dlq_name} holds {len(dead)} message(s): `labsqs dlq inspect {dlq_name}`")
+        queued = _fetch_and_queue_jobs(jobs, queue, args, sqs)
+        _filter_jobs(jobs, queue, db_path, queued, wait, args, sqs)
         print()
         print(f"database: {db_path}")
     finally:
@@ -172,6 +121,76 @@ def cmd_jobs(args: argparse.Namespace) -> int:
         else:
             delete_queue(queue, sqs=sqs, missing_ok=True)
     return 0
+
+
+def _fetch_and_queue_jobs(jobs: Any, queue: Any, args: argparse.Namespace, sqs: Any) -> int:
+    """Steps 1-2: fetch postings and send one message each (+ ``--bad`` malformed ones); the number sent."""
+    from labsqs.producer import send
+
+    print("1. the user clicks Fetch Jobs: the producer fetches postings ...")
+    fetched = jobs.fetch_jobs(
+        args.search,
+        args.location,
+        source=args.source,
+        sample_rows=args.rows,
+        results_wanted=args.rows or 15,
+    )
+    print(f"   {fetched.note}")
+    started = time.perf_counter()
+    result = jobs.queue_jobs(queue, fetched.jobs, source=fetched.source, sqs=sqs)
+    took = (time.perf_counter() - started) * 1000
+    print(f"2. ... sends one message per job and returns at once: {result}  ({took:.0f} ms)")
+    bad = [_BAD_JOB_BODIES[i % len(_BAD_JOB_BODIES)] for i in range(args.bad)]
+    for body in bad:
+        send(queue, body, sqs=sqs)
+    if bad:
+        print(f"   (+ {len(bad)} malformed message(s), to show where failures go)")
+    return int(result["jobs_queued"]) + len(bad)
+
+
+def _filter_jobs(
+    jobs: Any, queue: Any, db_path: Path, queued: int, wait: int, args: argparse.Namespace, sqs: Any
+) -> None:
+    """Step 3: the triggered filter until the queue drains; the summary, the top jobs, the failures."""
+    print("3. the trigger invokes the filter once per message (batch_size=1) until the queue drains:")
+    show = _progress_printer(
+        lambda c: (
+            f"saved {c['jobs']:>3}  waiting {c['waiting']:>3}  in flight {c['in_flight']}  "
+            f"failed attempts {c['failed_attempts']}  in DLQ {c['dlq']}"
+        )
+    )
+    with jobs.JobStore(db_path) as store:
+        run = jobs.run_filter(
+            queue, store, sqs=sqs, wait_time_seconds=wait, timeout_seconds=args.timeout, progress=show
+        )
+        show.done()  # type: ignore[attr-defined]
+        counts = store.counts()
+        print()
+        print(
+            f"summary: jobs_queued {queued}, saved {counts['jobs']} "
+            f"({counts['matches']} matches), invocations {run.trigger.get('invocations', 0)}, "
+            f"failed attempts {counts['failed_attempts']}, in DLQ {run.dead_letters}"
+            + ("" if run.drained else "  (stopped by --timeout before the queue drained)")
+        )
+        print()
+        print(f"top {TOP_JOBS_SHOWN} jobs by score:")
+        print(_table(jobs.summary_table(store, top=TOP_JOBS_SHOWN)))
+        failures = store.failures()
+    if len(failures):
+        _print_job_failures(failures, queue, sqs)
+
+
+def _print_job_failures(failures: Any, queue: Any, sqs: Any) -> None:
+    from labsqs.dlq import inspect
+
+    print()
+    print("failures (one row per attempt):")
+    shown = failures.assign(message=failures["message_id"].str[:8])[["message", "receive_count", "reason"]]
+    print(_table(shown))
+    if queue.dlq is not None:
+        dead = inspect(queue.dlq, sqs=sqs)
+        dlq_name = queue.dlq.name
+        print(f"the DLQ {dlq_name} holds {len(dead)} message(s): `labsqs dlq inspect {dlq_name}`")
 
 
 # --- labsqs demo resumes ----------------------------------------------------------------------------
@@ -183,11 +202,8 @@ def cmd_resumes(args: argparse.Namespace) -> int:
     sqs, s3, ses = sqs_client(args.endpoint), s3_client(args.endpoint), ses_client(args.endpoint)
     visibility, wait = _timings(args, resumes.VISIBILITY_TIMEOUT_SECONDS, resumes.LONG_POLL_SECONDS)
     out = _out_dir(args)
-    db_path = out / "resumes.sqlite"
-    keys_path = out / "resumes-pdf-keys.sqlite"
-    for path in (db_path, keys_path):
-        for stale in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
-            stale.unlink(missing_ok=True)
+    db_path, keys_path = out / "resumes.sqlite", out / "resumes-pdf-keys.sqlite"
+    _fresh_databases(db_path, keys_path)
     prefix = f"devresume-{uuid.uuid4().hex[:6]}"
     queues = resumes.ensure_resume_queues(
         prefix, visibility_timeout_seconds=visibility, receive_wait_seconds=wait, sqs=sqs
@@ -199,35 +215,8 @@ def cmd_resumes(args: argparse.Namespace) -> int:
     try:
         updates = resumes.sample_updates(args.users, args.updates, seed=args.seed)
         _queue_resume_edits(resumes, queues, updates, args.poison, sqs)
-        injector = resumes.FailureInjector(args.failure_rate, seed=args.seed) if args.failure_rate else None
-        print(
-            f"2. {args.consumers} update processors, {args.pdf_workers} PDF workers and 1 email sender run"
-            + (f", failing {args.failure_rate:.0%} of the time at each step (transient)" if injector else "")
-        )
-        show = _progress_printer(
-            lambda f: "  ".join(
-                f"{stage.replace('resume ', '')} {total}"
-                for stage, total in zip(f["stage"], f["total"], strict=True)
-                if "DLQ" not in stage or total
-            )
-        )
-        run = resumes.run_resume_pipeline(
-            queues,
-            db_path=db_path,
-            bucket=bucket,
-            sender=sender,
-            consumers=args.consumers,
-            pdf_workers=args.pdf_workers,
-            injector=injector,
-            wait_time_seconds=wait,
-            timeout_seconds=args.timeout,
-            idempotency_path=keys_path,
-            sqs=sqs,
-            s3=s3,
-            ses=ses,
-            progress=show,
-        )
-        show.done()  # type: ignore[attr-defined]
+        stage = _ResumeStage(queues, db_path, keys_path, bucket, sender, wait, sqs, s3, ses)
+        run = _run_resume_stages(resumes, stage, args)
         counts = resumes.flow_counts(queues, db_path=db_path, bucket=bucket, sqs=sqs, s3=s3)
         _save_flow_picture(resumes, counts, out / "flow.png")
         _print_resume_summary(resumes, run, updates, db_path, counts)
@@ -241,6 +230,55 @@ def cmd_resumes(args: argparse.Namespace) -> int:
             resumes.delete_resume_queues(queues, sqs=sqs)
             resumes.delete_pdf_bucket(bucket, s3=s3)
     return 0
+
+
+@dataclass(frozen=True)
+class _ResumeStage:
+    """What the resume demo's pipeline runs on: its queues, files, bucket, sender, long poll and clients."""
+
+    queues: Any
+    db_path: Path
+    keys_path: Path
+    bucket: str
+    sender: str
+    wait: int
+    sqs: Any
+    s3: Any
+    ses: Any
+
+
+def _run_resume_stages(resumes: Any, stage: _ResumeStage, args: argparse.Namespace) -> Any:
+    """Step 2: the update processors, PDF workers and email sender, with a progress line, until drained."""
+    injector = resumes.FailureInjector(args.failure_rate, seed=args.seed) if args.failure_rate else None
+    print(
+        f"2. {args.consumers} update processors, {args.pdf_workers} PDF workers and 1 email sender run"
+        + (f", failing {args.failure_rate:.0%} of the time at each step (transient)" if injector else "")
+    )
+    show = _progress_printer(
+        lambda f: "  ".join(
+            f"{name.replace('resume ', '')} {total}"
+            for name, total in zip(f["stage"], f["total"], strict=True)
+            if "DLQ" not in name or total
+        )
+    )
+    run = resumes.run_resume_pipeline(
+        stage.queues,
+        db_path=stage.db_path,
+        bucket=stage.bucket,
+        sender=stage.sender,
+        consumers=args.consumers,
+        pdf_workers=args.pdf_workers,
+        injector=injector,
+        wait_time_seconds=stage.wait,
+        timeout_seconds=args.timeout,
+        idempotency_path=stage.keys_path,
+        sqs=stage.sqs,
+        s3=stage.s3,
+        ses=stage.ses,
+        progress=show,
+    )
+    show.done()  # type: ignore[attr-defined]
+    return run
 
 
 def _queue_resume_edits(resumes: Any, queues: Any, updates: list[Any], poison: int, sqs: Any) -> None:

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from labsqs import engine
+from labsqs import cli, engine
 from labsqs.client import sqs_client
 from labsqs.errors import PortInUse, UnknownEngine
 
@@ -31,7 +31,7 @@ def test_the_engine_python_runs_the_localstack_line_chosen():
 
 def test_without_python_3_13_the_lab_python_runs_localstack_4_13(monkeypatch):
     # GIVEN no Python >= 3.13 anywhere (only the lab's own 3.11/3.12)
-    monkeypatch.setattr(engine, "_python_candidates", lambda: [])
+    monkeypatch.setattr(engine.lines, "_python_candidates", lambda: [])
     monkeypatch.delenv("LABSQS_LOCALSTACK", raising=False)
     # THEN the 4.13.1 line is chosen, on the lab's own interpreter
     line, python = engine.find_localstack_python()
@@ -58,15 +58,17 @@ def test_up_twice_reuses_the_running_engine(engine_state):
 
 
 @pytest.mark.engine
-def test_status_lists_engine_version_and_queue_depth(sqs, make_queue):
-    url = make_queue("depth")
-    sqs.send_message(QueueUrl=url, MessageBody="one")
+def test_status_names_the_engine_and_the_command_lists_queue_depth(sqs, make_queue, capsys):
     st = engine.status()
     assert st.answering and st.engine == "localstack"
     assert st.version in {line.version for line in engine.LOCALSTACK_LINES} and st.python
-    depth = {q.name: q for q in st.queues}[url.rsplit("/", 1)[-1]]
-    assert depth.visible == 1
     assert "answering yes" in st.render()
+    # `labsqs status` adds every queue with its depth (read by the queues' layer, not the engine's)
+    url = make_queue("depth")
+    sqs.send_message(QueueUrl=url, MessageBody="one")
+    assert cli.main(["status"]) == 0
+    rows = {line.split()[0]: line.split()[1:] for line in capsys.readouterr().out.splitlines()[7:]}
+    assert rows[url.rsplit("/", 1)[-1]] == ["1", "0", "0"]
 
 
 @pytest.mark.engine
@@ -117,8 +119,8 @@ def test_moto_engine_starts_warns_and_serves_sqs(tmp_path):
 
 def _no_localstack_python(monkeypatch: pytest.MonkeyPatch, home: Path) -> None:
     monkeypatch.setenv("LABSQS_HOME", str(home))
-    monkeypatch.setattr(engine, "_python_candidates", lambda: [])
-    monkeypatch.setattr(engine, "_lab_python", lambda: str(home / "no-python"))
+    monkeypatch.setattr(engine.lines, "_python_candidates", lambda: [])
+    monkeypatch.setattr(engine.lines, "_lab_python", lambda: str(home / "no-python"))
 
 
 def test_without_any_localstack_python_the_default_engine_falls_back_to_moto(tmp_path, monkeypatch):

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import argparse
+import importlib
 import os
 import re
 import signal
@@ -10,7 +12,9 @@ import sys
 import time
 from pathlib import Path
 
-from labsqs import engine
+import pytest
+
+from labsqs import cli, engine
 
 LABSQS = str(Path(sys.executable).with_name("labsqs"))
 
@@ -50,3 +54,33 @@ def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_pat
     assert engine.listening_addresses(jupyter_port) == set()
     assert engine.listening_addresses(sqs_port) == set()
     assert not engine.pid_alive(state.pid)
+
+
+@pytest.mark.parametrize(("name", "module", "help_line"), cli.TOOL_COMMANDS)
+def test_each_tool_subcommand_is_registered_by_its_module_with_the_help_labsqs_lists(name, module, help_line):
+    # GIVEN the module the table names for a tool's subcommand
+    sub = argparse.ArgumentParser().add_subparsers()
+    commands: dict = {}
+    importlib.import_module(module).register_cli(sub, commands)
+    # THEN it registers that subcommand, with the help line `labsqs --help` shows without importing it
+    assert name in commands
+    assert {action.dest: action.help for action in sub._choices_actions}[name] == help_line
+
+
+def test_the_engine_commands_import_no_tool_module():
+    # WHEN `labsqs --help` and `labsqs up`'s parser run in a fresh interpreter
+    probe = (
+        "import contextlib, sys\n"
+        "from labsqs import cli\n"
+        "with contextlib.suppress(SystemExit), contextlib.redirect_stdout(None):\n"
+        "    cli.main(['--help'])\n"
+        "cli.build_parser('up').parse_args(['up'])\n"
+        "tools = {m for _, m, _ in cli.TOOL_COMMANDS} | {'pandas', 'locust', 'matplotlib'}\n"
+        "print(sorted(tools & set(sys.modules)))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True, check=True)
+    # THEN none of the tools' modules (nor pandas, Locust, matplotlib) was imported
+    assert out.stdout.strip() == "[]"
+    # AND a tool's own --help is its full parser
+    plan_help = subprocess.run([LABSQS, "plan", "--help"], capture_output=True, text=True, check=True)
+    assert "--handler-time" in plan_help.stdout
