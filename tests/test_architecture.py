@@ -64,7 +64,6 @@ KNOWN_CYCLES: set[tuple[str, str]] = {
 }
 KNOWN_LONG_MODULES: set[str] = {
     "labsqs.bench",
-    "labsqs.conformance",
     "labsqs.consumer",
     "labsqs.dlq",
     "labsqs.engine",
@@ -82,7 +81,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.bench:analyse",
     "labsqs.bench:planner_check",
     "labsqs.bench:run_config",
-    "labsqs.conformance:write_markdown",
     "labsqs.consumer:Consumer.__init__",
     "labsqs.demo:cmd_jobs",
     "labsqs.demo:cmd_resumes",
