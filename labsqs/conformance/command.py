@@ -20,6 +20,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
+from labsqs import engine
 from labsqs.conformance.registry import CHECKS, ERROR, FAIL, NOT_SUPPORTED, PASS, CheckResult, select
 from labsqs.conformance.report import DOCS_PATH, SYMBOLS, counts, render_table, write_markdown
 from labsqs.conformance.run import run_checks
@@ -39,8 +40,7 @@ def engine_endpoint(
     a free port (stopped afterwards); other engine names use ``labsqs up`` (reusing a running engine; one
     started here is stopped again); nothing at all means the engine the lab already runs.
     """
-    from labsqs import engine
-    from labsqs.client import resolve_endpoint
+    from labsqs.client import resolve_endpoint  # boto3 loads only when a suite runs, not for `labsqs --help`
 
     if endpoint:
         health = engine.localstack_health(endpoint.rstrip("/"))
@@ -97,8 +97,6 @@ def _run_engine(
 
 def _installable_lines() -> list[Any]:
     """The LocalStack lines a Python on this machine runs (each gets a column in docs/conformance.md)."""
-    from labsqs import engine
-
     found = []
     for line in engine.LOCALSTACK_LINES:
         try:
@@ -162,8 +160,6 @@ def register_cli(
     subparsers: argparse._SubParsersAction, commands: dict[str, Callable[[argparse.Namespace], int]]
 ) -> None:
     """Add ``labsqs conformance`` to the lab's command."""
-    from labsqs import engine
-
     p = subparsers.add_parser(
         "conformance",
         help="run behavioural checks: where an SQS engine behaves like SQS (exit 1 if a check errored)",

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from labsqs import engine
 from labsqs.conformance.registry import (
     CHECKS,
     ERROR,
@@ -128,11 +129,13 @@ def write_markdown(
     by_engine = {name: list(rs) for name, rs in results_by_engine.items()}
     versions = dict(versions or {})
     generated = generated or _dt.date.today().isoformat()
+    index = {name: {r.id: r for r in rs} for name, rs in by_engine.items()}
+    ids = list(matrix(by_engine).index)  # suite order
     out = [
         *_header_lines(generated, versions, list(by_engine)),
         *_summary_lines(by_engine),
-        *_matrix_lines(by_engine),
-        *_difference_lines(by_engine),
+        *_matrix_lines(ids, index),
+        *_difference_lines(ids, index),
         "",
         f"<!-- {DATA_MARKER}",
         _data_block(generated, versions, by_engine),
@@ -180,24 +183,22 @@ def _summary_lines(by_engine: Mapping[str, list[CheckResult]]) -> list[str]:
     return out
 
 
-def _matrix_lines(by_engine: Mapping[str, list[CheckResult]]) -> list[str]:
+# ``index``: engine -> check id -> its result there; ``ids``: every check id some engine ran, in suite order
+def _matrix_lines(ids: list[str], index: Mapping[str, Mapping[str, CheckResult]]) -> list[str]:
     """One row a check, one column an engine, a symbol a cell (blank where the engine did not run it)."""
-    engines = list(by_engine)
-    index = {name: {r.id: r for r in rs} for name, rs in by_engine.items()}
+    engines = list(index)
     out = ["", "## Matrix", "", "| check | behaviour | " + " | ".join(engines) + " |"]
     out.append("|---|---|" + "---|" * len(engines))
-    for cid in matrix(by_engine).index:
+    for cid in ids:
         title = next(index[n][cid].title for n in engines if cid in index[n])
         cells = [SYMBOLS.get(index[n][cid].status, "?") if cid in index[n] else " " for n in engines]
         out.append(f"| `{cid}` | {_cell(title)} | " + " | ".join(cells) + " |")
     return out
 
 
-def _difference_lines(by_engine: Mapping[str, list[CheckResult]]) -> list[str]:
+def _difference_lines(ids: list[str], index: Mapping[str, Mapping[str, CheckResult]]) -> list[str]:
     """Each check some engine did not pass: what SQS documents, then what each engine did."""
-    engines = list(by_engine)
-    index = {name: {r.id: r for r in rs} for name, rs in by_engine.items()}
-    ids = list(matrix(by_engine).index)
+    engines = list(index)
     differing = [cid for cid in ids if any(cid in index[n] and not index[n][cid].ok for n in engines)]
     out = ["", "## Where an engine differs from SQS", ""]
     if not differing:
@@ -255,8 +256,6 @@ def engine_difference(check_id: str, engine_label: str | None = None) -> str | N
     the engine of last resort — the line says what SQS does and what this engine did, from
     docs/conformance.md, so a lesson never teaches the engine's behaviour as SQS's.
     """
-    from labsqs import engine
-
     if engine_label is None:  # both LocalStack lines give the same results (a test checks it)
         running = engine.current()
         engine_label = running.engine if running is not None else "localstack"
