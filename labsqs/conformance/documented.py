@@ -5,7 +5,8 @@ documentation (the SQS Developer Guide, the API Reference and ``/work/shared/fac
 they must not trust the lab's own values: a wrong number in ``base.limits`` would otherwise make the lab
 and its conformance suite agree on the same mistake. ``tests/test_architecture.py`` exempts
 ``labsqs.conformance`` from its "every SQS number once" rule for this reason; nothing else may import
-these names.
+these names. They carry the names ``base.limits`` gives the same numbers, and ``tests/test_conformance.py``
+checks that the two readings of the documentation agree (when they do not, one of them is wrong).
 
 The digests SQS computes (MD5 of a body, MD5 of the message attributes) are spelled out here for the same
 reason: the checks compute what the documentation says and compare it with what the engine returns.
@@ -26,11 +27,11 @@ MIN_RETENTION_SECONDS = 60
 MAX_RETENTION_SECONDS = 1_209_600  # 14 days
 MAX_DELAY_SECONDS = 900
 MAX_WAIT_TIME_SECONDS = 20
-MAX_RECEIVE_MESSAGES = 10
+MAX_MESSAGES_PER_RECEIVE = 10
 MAX_BATCH_ENTRIES = 10
-MAX_BATCH_ID_CHARS = 80
+MAX_BATCH_ENTRY_ID_CHARS = 80
 MAX_QUEUE_NAME_CHARS = 80
-MIN_MAXIMUM_MESSAGE_SIZE_BYTES = 1_024
+MIN_MESSAGE_SIZE_BYTES = 1_024
 
 
 # --- digests (API Reference 'SendMessage'; Developer Guide, message attributes) ----------------------

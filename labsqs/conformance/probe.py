@@ -25,7 +25,7 @@ from botocore.exceptions import ClientError
 
 from labsqs.base.calls import error_code as _bare_error_code
 from labsqs.base.calls import receive_messages
-from labsqs.conformance.documented import MAX_RECEIVE_MESSAGES
+from labsqs.conformance.documented import MAX_MESSAGES_PER_RECEIVE
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -127,7 +127,7 @@ class Probe:
         return dict(self.sqs.send_message(QueueUrl=url, MessageBody=body, **kwargs))
 
     def receive(
-        self, url: str, *, n: int = MAX_RECEIVE_MESSAGES, wait: int = 0, visibility: int | None = None
+        self, url: str, *, n: int = MAX_MESSAGES_PER_RECEIVE, wait: int = 0, visibility: int | None = None
     ) -> list[dict[str, Any]]:
         """One ReceiveMessage asking for every system and message attribute (the request itself)."""
         got = receive_messages(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from labsqs.conformance.documented import MAX_BATCH_ENTRIES, MAX_BATCH_ID_CHARS, md5_hex
+from labsqs.conformance.documented import MAX_BATCH_ENTRIES, MAX_BATCH_ENTRY_ID_CHARS, md5_hex
 from labsqs.conformance.probe import Probe, code_matches
 from labsqs.conformance.registry import check
 
@@ -67,7 +67,7 @@ def _batch_entry_id(p: Probe) -> str:
         "an 81-char entry Id",
         codes=("InvalidBatchEntryId",),
         QueueUrl=url,
-        Entries=[{"Id": "i" * (MAX_BATCH_ID_CHARS + 1), "MessageBody": "x"}],
+        Entries=[{"Id": "i" * (MAX_BATCH_ENTRY_ID_CHARS + 1), "MessageBody": "x"}],
     )
     return f"'bad id!' and 81 chars rejected ({code})"
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 import threading
 import time
 
-from labsqs.conformance.documented import MAX_DELAY_SECONDS, MAX_RECEIVE_MESSAGES, MAX_WAIT_TIME_SECONDS
+from labsqs.conformance.documented import MAX_DELAY_SECONDS, MAX_MESSAGES_PER_RECEIVE, MAX_WAIT_TIME_SECONDS
 from labsqs.conformance.probe import Probe
 from labsqs.conformance.registry import check
 
@@ -105,7 +105,7 @@ def _max_messages(p: Probe) -> str:
     url = p.queue("maxmsgs")
     codes = p.all_rejected(
         (f"MaxNumberOfMessages={n}", p.sqs.receive_message, {"QueueUrl": url, "MaxNumberOfMessages": n})
-        for n in (MAX_RECEIVE_MESSAGES + 1, 0)
+        for n in (MAX_MESSAGES_PER_RECEIVE + 1, 0)
     )
     return f"11 and 0 rejected ({codes[0]})"
 

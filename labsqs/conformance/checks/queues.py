@@ -11,7 +11,7 @@ from labsqs.conformance.documented import (
     MAX_RETENTION_SECONDS,
     MAX_VISIBILITY_TIMEOUT_SECONDS,
     MAX_WAIT_TIME_SECONDS,
-    MIN_MAXIMUM_MESSAGE_SIZE_BYTES,
+    MIN_MESSAGE_SIZE_BYTES,
     MIN_RETENTION_SECONDS,
 )
 from labsqs.conformance.probe import Probe
@@ -161,7 +161,7 @@ def _attribute_ranges(p: Probe) -> str:
     bad = {
         "MessageRetentionPeriod": [MIN_RETENTION_SECONDS - 1, MAX_RETENTION_SECONDS + 1],
         "DelaySeconds": [MAX_DELAY_SECONDS + 1],
-        "MaximumMessageSize": [MIN_MAXIMUM_MESSAGE_SIZE_BYTES - 1, MAX_MESSAGE_BYTES + 1],
+        "MaximumMessageSize": [MIN_MESSAGE_SIZE_BYTES - 1, MAX_MESSAGE_BYTES + 1],
         "ReceiveMessageWaitTimeSeconds": [MAX_WAIT_TIME_SECONDS + 1],
     }
     cases = [(n, v) for n, vs in bad.items() for v in vs]
