@@ -59,7 +59,6 @@ KNOWN_CYCLES: set[tuple[str, str]] = {
 }
 KNOWN_LONG_MODULES: set[str] = {
     "labsqs.bench",
-    "labsqs.conformance",
     "labsqs.consumer",
     "labsqs.dlq",
     "labsqs.loadtest",
@@ -72,7 +71,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.bench:analyse",
     "labsqs.bench:planner_check",
     "labsqs.bench:run_config",
-    "labsqs.conformance:write_markdown",
     "labsqs.consumer:Consumer.__init__",
     "labsqs.dlq:_run_fallback",
     "labsqs.dlq:inspect",

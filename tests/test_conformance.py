@@ -115,6 +115,27 @@ def test_the_brief_behaviours_each_have_a_check():
     assert must <= set(cf.check_ids())
 
 
+def test_the_suite_runs_in_the_order_docs_conformance_md_records():
+    # GIVEN the stored matrix (its rows follow the suite's order)
+    recorded = cf.read_markdown().results
+    # THEN the registered checks come in that order, on every engine's column: the topic modules of
+    # labsqs.conformance.checks are imported in suite order, and a reordering would rewrite the page
+    for engine_label, results in recorded.items():
+        assert [r.id for r in results] == cf.check_ids(), engine_label
+
+
+def test_the_suites_own_sqs_numbers_agree_with_the_labs():
+    # GIVEN the numbers the checks hold an engine to (their own reading of the documentation, on purpose)
+    from labsqs.base import limits
+    from labsqs.conformance import documented
+
+    numbers = {n: v for n, v in vars(documented).items() if n.isupper() and isinstance(v, int)}
+    # THEN each is the number the lab itself uses, under the same name: two readings of the documentation
+    # that disagree mean one of them is wrong
+    assert len(numbers) >= 10
+    assert {n: getattr(limits, n, None) for n in numbers} == numbers
+
+
 def test_md5_of_message_attributes_follows_the_documented_byte_layout():
     # GIVEN one String attribute, laid out by hand as the Developer Guide describes:
     # 4-byte big-endian length + name, length + data type, transport byte 1, length + value
