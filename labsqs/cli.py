@@ -136,7 +136,7 @@ def _extensions() -> list[Callable[[argparse._SubParsersAction, dict[str, Handle
     import importlib
 
     found = []
-    for name in ("labsqs.bench", "labsqs.plan", "labsqs.demo", "labsqs.conformance", "labsqs.dlq"):
+    for name in ("labsqs.load.command", "labsqs.plan", "labsqs.demo", "labsqs.conformance", "labsqs.dlq"):
         try:
             module = importlib.import_module(name)
         except ModuleNotFoundError as exc:

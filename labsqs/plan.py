@@ -44,7 +44,7 @@ from typing import TYPE_CHECKING, Any
 from labsqs.errors import FifoGroupTooHot, InvalidLoadOption, InvalidPlanInput, VisibilityTooShort
 
 if TYPE_CHECKING:
-    from labsqs.bench import LoadConfig
+    from labsqs.load.spec import LoadConfig
 
 # --- SQS limits and prices (source: the lab's facts file, shared/facts/sqs-limits.md) --------------
 MAX_BATCH_ENTRIES = 10

@@ -39,8 +39,6 @@ LAYERS: dict[str, int] = {
     # the lab's tools and the seeds' pipelines
     "labsqs.plan": 5,
     "labsqs.conformance": 5,
-    "labsqs.bench": 5,
-    "labsqs.loadtest": 5,
     "labsqs.load": 5,
     "labsqs.worker": 5,
     "labsqs.drill": 5,
@@ -58,17 +56,14 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
     ("labsqs.engine", "labsqs.client"),
 }
 KNOWN_CYCLES: set[tuple[str, str]] = {
-    ("labsqs.bench", "labsqs.plan"),
     ("labsqs.client", "labsqs.engine"),
     ("labsqs.consumer", "labsqs.idempotency"),
 }
 KNOWN_LONG_MODULES: set[str] = {
-    "labsqs.bench",
     "labsqs.conformance",
     "labsqs.consumer",
     "labsqs.dlq",
     "labsqs.engine",
-    "labsqs.loadtest",
     "labsqs.metrics",
     "labsqs.pipelines.jobs",
     "labsqs.pipelines.resumes",
@@ -78,10 +73,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "labsqs.worker",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "labsqs.bench:_bench",
-    "labsqs.bench:analyse",
-    "labsqs.bench:planner_check",
-    "labsqs.bench:run_config",
     "labsqs.conformance:write_markdown",
     "labsqs.consumer:Consumer.__init__",
     "labsqs.demo:cmd_jobs",
@@ -89,7 +80,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.dlq:_run_fallback",
     "labsqs.dlq:inspect",
     "labsqs.engine:up",
-    "labsqs.loadtest:add_options",
     "labsqs.metrics:metric_data",
     "labsqs.pipelines.jobs:run_filter",
     "labsqs.pipelines.resumes:ResumeStore.apply",
