@@ -66,7 +66,14 @@ if TYPE_CHECKING:
     )
     from labsqs.load.analysis import PLANNER_TOLERANCE, RunResult, analyse, planner_check, read_locust_stats
     from labsqs.load.command import cmd_bench, main, register_cli
-    from labsqs.load.orchestrator import LOADTESTS_DIR, bench, locust_command, locustfile, run_config
+    from labsqs.load.orchestrator import (
+        LOADTESTS_DIR,
+        bench,
+        locust_command,
+        locustfile,
+        run_config,
+        started_load_engine,
+    )
     from labsqs.load.report import EngineInfo, render_summary, write_report
     from labsqs.load.spec import (
         MAX_GROUPS,
@@ -92,7 +99,7 @@ _HOMES = {
     "accounting": "EVENT_FIELDS Accounting dlq_message_ids read_counters read_events settle",
     "analysis": "PLANNER_TOLERANCE RunResult analyse planner_check read_locust_stats",
     "command": "cmd_bench main register_cli",
-    "orchestrator": "LOADTESTS_DIR bench locust_command locustfile run_config",
+    "orchestrator": "LOADTESTS_DIR bench locust_command locustfile run_config started_load_engine",
     "report": "EngineInfo render_summary write_report",
     "spec": "MAX_GROUPS MAX_MESSAGES_PER_RUN MAX_PROCESSES MAX_RUN_SECONDS MAX_USERS QUEUE_TYPES SCENARIOS "
     "THROUGHPUT_BASE VISIBILITY_BASE LoadConfig float_in int_in load_queue_spec matrix throughput_matrix "
@@ -140,6 +147,7 @@ __all__ = [
     "render_summary",
     "run_config",
     "settle",
+    "started_load_engine",
     "throughput_matrix",
     "visibility_matrix",
     "write_report",

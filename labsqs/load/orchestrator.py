@@ -40,6 +40,7 @@ if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
 
     from labsqs.base.depth import Depth
+    from labsqs.engine import EngineState
 
 LOADTESTS_DIR = Path(__file__).resolve().parents[2] / "loadtests"
 LOCUST_START_GRACE_SECONDS = 60  # on top of -t before a hung Locust is killed
@@ -266,6 +267,17 @@ def _aws_target(estimate: CostEstimate, aws_costs_ok: bool, progress: Progress) 
     return Target(_engine_info("aws", None, "AWS"), None, sqs_client(None, allow_aws=True), env)
 
 
+def started_load_engine(
+    engine_name: str | None = None, *, progress: Progress = print
+) -> contextlib.AbstractContextManager[EngineState]:
+    """``with started_load_engine() as state:`` — the engine of load runs, as :func:`bench` and the tests
+    start it: SQS's CloudWatch metrics off, on :func:`labsqs.engine.load_port` (the lab's port + 1);
+    reused if it runs already, stopped on exit only if this started it."""
+    from labsqs import engine
+
+    return engine.started(engine_name, port=engine.load_port(), metrics=False, progress=progress)
+
+
 def _local_target(engine_name: str | None, progress: Progress, stack: contextlib.ExitStack) -> Target:
     """``LABSQS_ENDPOINT``'s engine, else an engine of the run's own with SQS's CloudWatch metrics off:
     publishing them costs the lessons' engine about two thirds of its throughput (benchmarks/engine.py)."""
@@ -278,9 +290,7 @@ def _local_target(engine_name: str | None, progress: Progress, stack: contextlib
         version = str(health.get("version")) if health else "unknown"
         name = "localstack" if health else "external"
     else:
-        state = stack.enter_context(
-            engine.started(engine_name, port=engine.load_port(), metrics=False, progress=progress)
-        )
+        state = stack.enter_context(started_load_engine(engine_name, progress=progress))
         endpoint, name = state.endpoint, state.engine
         version = state.description.removeprefix(f"{name} ") + ", SQS metrics off"
         if not state.reused:
