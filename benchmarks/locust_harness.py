@@ -4,7 +4,7 @@ A load-test harness should cost (almost) nothing: if Locust users moved fewer me
 plain boto3 threads doing the same calls, the harness would be measuring itself. This script runs, on
 one queue of the same engine:
 
-- **send**: 4 Locust producer users (``labsqs.loadtest.ProducerUser``, batches of 10) vs 4 threads calling
+- **send**: 4 Locust producer users (``labsqs.load.users.ProducerUser``, batches of 10) vs 4 threads calling
   ``send_message_batch`` in a loop;
 - **receive + delete**: 4 Locust consumer users (receive 10, handler time 0, ``DeleteMessageBatch``) vs
   4 threads doing the same, each on a queue pre-filled with the same number of messages.
@@ -32,7 +32,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from labsqs import bench, engine
+from labsqs import engine, load
 from labsqs.client import resolve_endpoint, sqs_client
 from labsqs.queues import QueueSpec, delete_queue, ensure_queue
 
@@ -133,11 +133,11 @@ def fill(endpoint: str | None, url: str, count: int) -> None:
 
 # --- the Locust side -----------------------------------------------------------------------------
 def locust_run(endpoint: str | None, url: str, users: int, seconds: float, role: str, workdir: Path) -> float:
-    """Run 4 producer or consumer users of labsqs.loadtest headless; messages/s from the lab's event log."""
+    """Run 4 producer or consumer users of labsqs.load.users headless; messages/s from the lab's event log."""
     prefix = workdir / f"{role}-{uuid.uuid4().hex[:6]}"
     count_option = ["--producers", str(users)] if role == "Producer" else ["--consumers", str(users)]
     cmd = [
-        *bench.locust_command(), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
+        *load.locust_command(), "-f", str(LOCUSTFILE), "--headless", "-u", str(users), "-r", str(users),
         "-t", f"{int(seconds) + 2}s", "--only-summary", "--stop-timeout", "0", "--queue-url", url,
         "--lab-out", str(prefix), "--batch-size", str(BATCH), "--handler-time", "const:0",
         "--visibility-timeout", "30", "--max-messages", str(SEND_MESSAGES_PER_USER), *count_option, role,
@@ -148,7 +148,7 @@ def locust_run(endpoint: str | None, url: str, users: int, seconds: float, role:
     proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=seconds + 60)
     if proc.returncode not in (0, 1):
         sys.exit(f"locust failed ({proc.returncode}):\n{proc.stderr[-2000:]}")
-    events = bench.read_events(prefix)
+    events = load.read_events(prefix)
     kind = "sent" if role == "Producer" else "deleted"
     return steady_rate(list(events.loc[events.event == kind, "t"]))  # one event per message
 

@@ -36,7 +36,7 @@ _COMMANDS: dict[str, Handler] = {}
 # The tools' subcommands: (name, module whose ``register_cli`` adds it, the help line `labsqs --help` shows
 # without importing the module; tests/test_lab_command.py checks each line against its module's own)
 TOOL_COMMANDS: tuple[tuple[str, str, str], ...] = (
-    ("bench", "labsqs.bench",
+    ("bench", "labsqs.load.command",
      "Locust load tests: FIFO vs standard throughput, visibility timeout; writes a report"),
     ("plan", "labsqs.plan",
      "capacity and cost plan: consumers, FIFO mode, visibility timeout, maxReceiveCount, $/month"),

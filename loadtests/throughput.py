@@ -12,20 +12,20 @@ flight); with many groups they do. A queue (+ DLQ) is created at test start unle
 import locust  # noqa: F401 — first: gevent patches sockets before boto3 is imported
 from locust import events
 
-from labsqs import loadtest
+from labsqs.load import users
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
-    loadtest.add_options(parser, scenario="throughput")
+    users.add_options(parser, scenario="throughput")
 
 
-loadtest.attach(events)
+users.attach(events)
 
 
-class Producer(loadtest.ProducerUser):
+class Producer(users.ProducerUser):
     weight = 1
 
 
-class Consumer(loadtest.ConsumerUser):
+class Consumer(users.ConsumerUser):
     weight = 4

@@ -12,20 +12,20 @@ long one makes a crashed consumer's message wait out the whole timeout. Sweep it
 import locust  # noqa: F401 — first: gevent patches sockets before boto3 is imported
 from locust import events
 
-from labsqs import loadtest
+from labsqs.load import users
 
 
 @events.init_command_line_parser.add_listener
 def _options(parser):
-    loadtest.add_options(parser, scenario="visibility")
+    users.add_options(parser, scenario="visibility")
 
 
-loadtest.attach(events)
+users.attach(events)
 
 
-class Producer(loadtest.ProducerUser):
+class Producer(users.ProducerUser):
     weight = 1
 
 
-class Consumer(loadtest.ConsumerUser):
+class Consumer(users.ConsumerUser):
     weight = 16

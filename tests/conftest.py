@@ -29,7 +29,9 @@ def engine_state() -> engine.EngineState:
 @pytest.fixture(scope="session")
 def load_engine() -> Iterator[engine.EngineState]:
     """The engine load runs use (as ``labsqs bench`` starts it): SQS metrics off, on the lab's port + 1."""
-    with engine.started(port=engine.load_port(), metrics=False, progress=lambda _: None) as state:
+    from labsqs.load import started_load_engine
+
+    with started_load_engine(progress=lambda _: None) as state:
         yield state
 
 

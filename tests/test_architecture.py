@@ -39,8 +39,6 @@ LAYERS: dict[str, int] = {
     # the lab's tools and the seeds' pipelines
     "labsqs.plan": 5,
     "labsqs.conformance": 5,
-    "labsqs.bench": 5,
-    "labsqs.loadtest": 5,
     "labsqs.load": 5,
     "labsqs.drill": 5,
     "labsqs.pipelines": 5,
@@ -58,23 +56,16 @@ KNOWN_CYCLES: set[tuple[str, str]] = {
     ("labsqs.consumer", "labsqs.idempotency"),
 }
 KNOWN_LONG_MODULES: set[str] = {
-    "labsqs.bench",
     "labsqs.consumer",
     "labsqs.dlq",
-    "labsqs.loadtest",
     "labsqs.metrics",
     "labsqs.producer",
     "labsqs.queues",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
-    "labsqs.bench:_bench",
-    "labsqs.bench:analyse",
-    "labsqs.bench:planner_check",
-    "labsqs.bench:run_config",
     "labsqs.consumer:Consumer.__init__",
     "labsqs.dlq:_run_fallback",
     "labsqs.dlq:inspect",
-    "labsqs.loadtest:add_options",
     "labsqs.metrics:metric_data",
     "labsqs.producer:_send_batches",
     "labsqs.producer:send_many",

@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from labsqs import bench, cli
+from labsqs import cli, load, plan
 from labsqs.client import sqs_client
 from labsqs.errors import InvalidLoadOption
 
@@ -154,11 +154,11 @@ def test_distributed_run_merges_every_workers_counters_and_event_logs(
 ):
     engine_state, sqs = load_engine, sqs_client(load_engine.endpoint)  # the load runs' engine (metrics off)
     # GIVEN a short configuration: 2 producers (100 messages each) and 2 consumers
-    config = bench.LoadConfig(
+    config = load.LoadConfig(
         "throughput", producers=2, consumers=2, batch_size=10, messages=200, duration_seconds=4
     ).validate()
     # WHEN bench runs it as a Locust master and two worker processes talking over loopback TCP
-    result = bench.run_config(
+    result = load.run_config(
         config,
         directory=tmp_path / "run",
         endpoint=engine_state.endpoint,
@@ -172,9 +172,9 @@ def test_distributed_run_merges_every_workers_counters_and_event_logs(
     # THEN the master saw two workers, and each worker ran users and kept its own books
     master_log = (tmp_path / "run" / "locust.log").read_text()
     assert "2 workers connected" in master_log or "workers connected: 2" in master_log.lower(), master_log
-    counters = bench.read_counters(tmp_path / "run" / "lab")
+    counters = load.read_counters(tmp_path / "run" / "lab")
     assert len(counters) == 2 and all(c.get("sent", 0) + c.get("received", 0) > 0 for c in counters)
-    events = bench.read_events(tmp_path / "run" / "lab")
+    events = load.read_events(tmp_path / "run" / "lab")
     assert events.pid.nunique() == 2  # one merged event log from both workers
     # AND the master's accounting merged every worker's counters: all 200 sent, all accounted for
     line = re.search(r"labsqs accounting at stop: (.*)", master_log)
@@ -184,8 +184,8 @@ def test_distributed_run_merges_every_workers_counters_and_event_logs(
     assert a.sent == a.processed + a.dlq_only + a.queued + a.in_flight and a.balanced
     # AND the merged event log becomes one report that says how many load processes ran
     assert result.row["load_processes"] == 2 and result.row["counters_sent"] == 200
-    paths = bench.write_report(
-        [result], tmp_path, bench.EngineInfo("localstack", "test", engine_state.endpoint)
+    paths = load.write_report(
+        [result], tmp_path, load.EngineInfo("localstack", "test", engine_state.endpoint)
     )
     summary = paths["summary"].read_text()
     assert "load processes per run (that ran users, each with its own event log): 2" in summary
@@ -235,16 +235,16 @@ def test_plain_locust_master_against_aws_prints_the_planned_cost_and_refuses_wit
 
 def test_cost_estimate_prices_fifo_above_standard():
     # GIVEN the same configuration on a standard and on a FIFO queue
-    standard = bench.LoadConfig("throughput", messages=10_000, batch_size=10)
-    fifo = bench.LoadConfig("throughput", queue_type="fifo", messages=10_000, batch_size=10)
+    standard = load.LoadConfig("throughput", messages=10_000, batch_size=10)
+    fifo = load.LoadConfig("throughput", queue_type="fifo", messages=10_000, batch_size=10)
     # WHEN the cost is estimated
-    s, f = bench.estimate_cost([standard]), bench.estimate_cost([fifo])
+    s, f = plan.estimate_cost([standard]), plan.estimate_cost([fifo])
     # THEN the request counts match and FIFO costs $0.50/M against $0.40/M
     assert s.requests == f.requests > 3 * 1_000  # sends + receives + deletes, batched by 10
     assert f.usd == pytest.approx(s.usd * 0.50 / 0.40)
     assert (
-        bench.aws_cap_messages_per_second(fifo) == 3000
-        and bench.aws_cap_messages_per_second(standard) is None
+        plan.aws_cap_messages_per_second(fifo) == 3000
+        and plan.aws_cap_messages_per_second(standard) is None
     )
 
 
@@ -292,29 +292,29 @@ def test_locustfile_rejects_bad_options_before_running(args, message, tmp_path):
 def test_handler_time_distributions_parse_and_draw_non_negative_seconds(text, kind, mean):
     import random
 
-    dist = bench.parse_handler_time(text)
+    dist = plan.parse_handler_time(text)
     assert dist.kind == kind and dist.mean_seconds == pytest.approx(mean)
     rng = random.Random(7)
     draws = [dist.draw(rng) for _ in range(200)]
     assert min(draws) >= 0
-    assert bench.parse_handler_time(str(dist)) == dist  # round-trips through the option string
+    assert plan.parse_handler_time(str(dist)) == dist  # round-trips through the option string
 
 
 @pytest.mark.parametrize("text", ["uniform:0.3,0.1", "exp", "exp:-1", "uniform:1", "gamma:1,2", "const:abc"])
 def test_bad_handler_times_are_refused(text):
     with pytest.raises(InvalidLoadOption):
-        bench.parse_handler_time(text)
+        plan.parse_handler_time(text)
 
 
 def test_accounting_line_says_whether_it_balances():
-    ok = bench.Accounting(sent=10, processed=7, dlq=1, queued=1, in_flight=1)
-    off = bench.Accounting(sent=10, processed=7, dlq=1, queued=0, in_flight=0)
+    ok = load.Accounting(sent=10, processed=7, dlq=1, queued=1, in_flight=1)
+    off = load.Accounting(sent=10, processed=7, dlq=1, queued=0, in_flight=0)
     assert ok.line() == "sent 10 = processed 7 + in DLQ 1 + still queued 1 (+ in flight 1)  → balances"
     assert "≠" in off.line() and "does NOT balance (off by -2)" in off.line()
 
 
 def test_matrices_cover_the_issue_and_stay_bounded():
-    full = bench.matrix("all")
+    full = load.matrix("all")
     throughput = [c for c in full if c.scenario == "throughput"]
     # standard × consumers (1, 4) × batch (1, 10) + FIFO × groups (1, 10, 100) × consumers × batch
     assert len(throughput) == 4 + 12
@@ -322,4 +322,20 @@ def test_matrices_cover_the_issue_and_stay_bounded():
     assert {c.visibility_timeout_seconds for c in full if c.scenario == "visibility"} == {1, 2, 5}
     assert all(c.duration_seconds <= 30 and c.messages <= 1_000 for c in full)
     with pytest.raises(InvalidLoadOption):
-        bench.LoadConfig("throughput", batch_size=11).validate()
+        load.LoadConfig("throughput", batch_size=11).validate()
+
+
+def test_the_locust_side_loads_neither_the_orchestrator_nor_pandas():
+    # GIVEN a fresh interpreter that imports what a locustfile imports (locust first, then the users)
+    code = (
+        "import sys, locust\n"
+        "from labsqs.load import users\n"
+        "heavy = sorted(m for m in sys.modules if m == 'pandas' or m.startswith(('labsqs.load.orchestrator',"
+        " 'labsqs.load.report', 'labsqs.load.analysis', 'labsqs.load.command', 'matplotlib')))\n"
+        "print(users.ProducerUser.__name__, users.ConsumerUser.__name__, heavy)\n"
+    )
+    # WHEN it runs
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, cwd=REPO)
+    # THEN the users load, and nothing of the orchestrator, the report or pandas came with them
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "ProducerUser ConsumerUser []"

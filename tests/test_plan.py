@@ -208,7 +208,7 @@ def test_labsqs_plan_prints_a_plan_and_refuses_bad_input_in_one_line(capsys):
 
 
 def test_handler_time_is_the_load_tests_distribution():
-    from labsqs import bench
+    from labsqs import load as bench
 
     assert bench.parse_handler_time is plan.parse_handler_time and bench.HandlerTime is plan.HandlerTime
     with pytest.raises(InvalidLoadOption):

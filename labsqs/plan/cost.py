@@ -16,7 +16,7 @@ from labsqs.plan.assumptions import AWS_PRICING_HINT, MESSAGE_BODY_BYTES_ESTIMAT
 from labsqs.plan.laws import billed_chunks
 
 if TYPE_CHECKING:
-    from labsqs.bench import LoadConfig
+    from labsqs.load.spec import LoadConfig
 
 
 @dataclass(frozen=True)

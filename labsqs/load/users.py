@@ -27,7 +27,8 @@ released — with the message id) and counters, written at the end of the test t
 count duplicate processing (a message handled twice), redeliveries, and the delay before a crashed
 consumer's message is delivered again — and to check that every sent message is accounted for.
 
-Run it through a thin locustfile (``loadtests/throughput.py``, ``loadtests/visibility.py``)::
+Run it through a thin locustfile (``loadtests/throughput.py``, ``loadtests/visibility.py``), which adds the
+lab's options (:func:`add_options`), attaches the listeners (:func:`attach`) and subclasses the users::
 
     locust -f loadtests/throughput.py --headless -u 5 -r 5 -t 20s --queue-type fifo --groups 10
 
@@ -37,302 +38,48 @@ itself once every producer is done and the queue is empty.
 
 Import order matters: ``import locust`` patches sockets and SSL for gevent and must come before boto3
 is imported, which is why this module imports it first. Never import this module in a Jupyter kernel or
-a pytest process: run Locust as a subprocess (``labsqs bench`` does).
+a pytest process: run Locust as a subprocess (``labsqs bench`` does). The Locust side stands on the load
+spec and the accounting (:mod:`labsqs.load.spec`, :mod:`labsqs.load.accounting`), never on the
+orchestrator, and imports no pandas: Locust starts in a fraction of a second.
 """
 
 from __future__ import annotations
 
-import csv
-import itertools
-import json
 import logging
-import os
-import random
 import sys
 import time
-from collections import Counter
 from dataclasses import dataclass
-from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 import gevent
 import locust  # noqa: I001 — first: gevent patches sockets/ssl before boto3 and urllib3 are imported
 from locust import User, task
-from locust.runners import STATE_RUNNING, MasterRunner, WorkerRunner
+from locust.runners import MasterRunner, WorkerRunner
 from locust.stats import CSV_STATS_INTERVAL_SEC
 
-from labsqs.bench import (
-    MAX_GROUPS,
-    MAX_MESSAGES_PER_RUN,
-    MAX_RUN_SECONDS,
-    MAX_USERS,
-    MAX_VISIBILITY_TIMEOUT_SECONDS,
-    MAX_WAIT_TIME_SECONDS,
-    QUEUE_TYPES,
-    THROUGHPUT_BASE,
-    VISIBILITY_BASE,
-    Accounting,
-    LoadConfig,
-    batch_size_arg,
-    dlq_message_ids,
-    float_in,
-    handler_time_arg,
-    int_in,
-    load_queue_spec,
-    parse_handler_time,
-    probability_arg,
-)
-from labsqs.client import resolve_endpoint, sqs_client
-from labsqs.metrics import queue_depth
+from labsqs.load.accounting import E2E_NAME, E2E_REQUEST_TYPE, REQUEST_TYPE, lab_message
+from labsqs.load.process import LoadRun, add_options, run_of
+from labsqs.load.spec import MAX_RUN_SECONDS, LoadConfig
+from labsqs.plan import parse_handler_time
 
 if TYPE_CHECKING:
     from locust.env import Environment
-    from mypy_boto3_sqs import SQSClient
 
-log = logging.getLogger("labsqs.loadtest")
+__all__ = [
+    "ConsumerUser",
+    "LoadRun",
+    "ProducerUser",
+    "Received",
+    "SqsUser",
+    "add_options",
+    "attach",
+    "run_of",
+]
 
-REQUEST_TYPE = "SQS"
-E2E_REQUEST_TYPE, E2E_NAME = "E2E", "latency"
+log = logging.getLogger("labsqs.load")
+
 COUNTERS_MESSAGE = "labsqs_counters"  # worker → master, at the end of a test
-DRAIN_CHECK_INTERVAL_SECONDS = 0.5
 IDLE_SLEEP_SECONDS = 0.5  # a producer past its quota, or a user after an error, rests this long
-SCENARIO_DEFAULTS: dict[str, LoadConfig] = {"throughput": THROUGHPUT_BASE, "visibility": VISIBILITY_BASE}
-EVENT_FIELDS = ("t", "event", "msg_id", "receive_count", "pid", "seconds")
-
-
-# --- options -------------------------------------------------------------------------------------
-def add_options(parser: Any, *, scenario: str, **overrides: Any) -> None:
-    """Add the lab's options to Locust's parser; defaults come from the scenario's base configuration."""
-    base = SCENARIO_DEFAULTS[scenario]
-    d = {**{k: getattr(base, k) for k in base.__dataclass_fields__}, **overrides}
-    add = parser.add_argument
-    add("--queue-type", choices=QUEUE_TYPES, default=d["queue_type"], help="standard or fifo")
-    add(
-        "--groups",
-        type=int_in(1, MAX_GROUPS, "--groups"),
-        default=d["groups"],
-        help="FIFO message groups the producers spread messages over",
-    )
-    add(
-        "--batch-size",
-        type=batch_size_arg,
-        default=d["batch_size"],
-        help="messages per send and per receive (1 = SendMessage/DeleteMessage, up to 10 = batches)",
-    )
-    add(
-        "--visibility-timeout",
-        type=int_in(0, MAX_VISIBILITY_TIMEOUT_SECONDS, "--visibility-timeout"),
-        default=d["visibility_timeout_seconds"],
-        help="seconds; set on the queue and asked for on every receive",
-    )
-    add(
-        "--wait-time",
-        type=int_in(0, MAX_WAIT_TIME_SECONDS, "--wait-time"),
-        default=d["wait_time_seconds"],
-        help="long poll of a receive, seconds",
-    )
-    add(
-        "--handler-time",
-        type=handler_time_arg,
-        default=d["handler_time"],
-        help="handler duration per message: const:S, uniform:LOW,HIGH, exp:MEAN, normal:MEAN,SD",
-    )
-    add(
-        "--crash-probability",
-        type=probability_arg,
-        default=d["crash_probability"],
-        help="chance that a consumer crashes holding a received batch (no delete)",
-    )
-    add(
-        "--max-receive-count",
-        type=int_in(1, 1000, "--max-receive-count"),
-        default=d["max_receive_count"],
-        help="receives before SQS moves a message to the DLQ (queues the lab creates)",
-    )
-    add(
-        "--max-messages",
-        type=int_in(0, MAX_MESSAGES_PER_RUN, "--max-messages"),
-        default=overrides.get("max_messages", base.messages_per_producer),
-        help="messages each producer user sends at most (the run's bound)",
-    )
-    add(
-        "--send-rate",
-        type=float_in(0, 100_000, "--send-rate"),
-        default=d["send_rate"],
-        help="messages/s per producer user; 0 = as fast as possible",
-    )
-    add(
-        "--producers",
-        type=int_in(0, MAX_USERS, "--producers"),
-        default=0,
-        help="exact number of producer users (0 = share of -u by weight)",
-    )
-    add(
-        "--consumers",
-        type=int_in(0, MAX_USERS, "--consumers"),
-        default=0,
-        help="exact number of consumer users (0 = share of -u by weight)",
-    )
-    add("--queue-url", default="", help="use this queue; otherwise one is created at test start")
-    add(
-        "--queue-name",
-        default=f"labsqs-load-{scenario}",
-        help="stem of the queue created when there is no --queue-url (a timestamp is appended)",
-    )
-    add("--keep-queue", action="store_true", help="do not delete the queue the run created")
-    add(
-        "--keep-running",
-        action="store_true",
-        help="run for the full -t even when producers are done and the queue is empty",
-    )
-    add("--lab-out", default="", help="path prefix of the lab's per-process event log and counters")
-    add(
-        "--i-understand-aws-costs",
-        action="store_true",
-        help="against real AWS the master (or single process) prints the run's planned requests and cost "
-        "and starts only with this flag",
-    )
-
-
-# --- per-process state ---------------------------------------------------------------------------
-class LoadRun:
-    """What one Locust process knows about the run: options, the queue, the event log, the counters."""
-
-    def __init__(self, environment: Environment) -> None:
-        self.environment = environment
-        self.rng = random.Random()
-        self.events: list[tuple[float, str, str, int, int, float | str]] = []
-        self.counters: Counter[str] = Counter()
-        self.handled_ids: set[str] = set()
-        self.deleted_ids: set[str] = set()
-        self.user_numbers = itertools.count(1)
-        self.producers_spawned = 0
-        self.producers_done = 0
-        self.created: Any = None  # the labsqs.queues.Queue this process created, if any
-        self.worker_counters: dict[str, dict[str, int]] = {}
-        self.pid = os.getpid()
-
-    @property
-    def options(self) -> Any:
-        return self.environment.parsed_options
-
-    @property
-    def queue_url(self) -> str:
-        return str(getattr(self.options, "queue_url", "") or "")
-
-    @property
-    def endpoint(self) -> str | None:
-        return self.environment.host or resolve_endpoint()
-
-    def client(self) -> SQSClient:
-        return sqs_client(self.endpoint)
-
-    def record(
-        self,
-        event: str,
-        msg_id: str,
-        receive_count: int = 0,
-        t: float | None = None,
-        seconds: float | None = None,
-    ) -> None:
-        """One event-log row; ``seconds`` is the duration behind it — the send or delete request, the
-        handler's work, or for ``received`` the time from the consumer being ready (its last delete's
-        return) to the receive's return — which the planner's check in ``labsqs bench`` reads back."""
-        took: float | str = "" if seconds is None else round(seconds, 6)
-        self.events.append((time.time() if t is None else t, event, msg_id, receive_count, self.pid, took))
-        self.counters[event] += 1
-
-    def totals(self) -> dict[str, int]:
-        """This process's counters, plus every worker's when this is the master."""
-        total: Counter[str] = Counter(self.counters)
-        total["processed_unique"] = len(self.deleted_ids)
-        for data in self.worker_counters.values():
-            total.update(data)
-        return dict(total)
-
-    # -- the queue --
-    def prepare_queue(self) -> None:
-        """Create the run's queue (+ DLQ) unless one was given; workers get the URL from the master."""
-        if self.queue_url or isinstance(self.environment.runner, WorkerRunner):
-            return
-        from labsqs.queues import ensure_queue
-
-        o = self.options
-        stem = f"{o.queue_name}-{datetime.now():%Y%m%d-%H%M%S}"
-        name = stem + (".fifo" if o.queue_type == "fifo" else "")
-        spec = load_queue_spec(
-            name,
-            visibility_timeout_seconds=o.visibility_timeout,
-            wait_time_seconds=o.wait_time,
-            max_receive_count=o.max_receive_count,
-        )
-        self.created = ensure_queue(spec, sqs=self.client())
-        o.queue_url = self.created.url  # the master ships parsed options to its workers with the spawn
-        log.info("created queue %s (DLQ %s)", self.created.url, self.created.dlq_url)
-
-    def accounting(self) -> Accounting:
-        """Where this run's messages are now, by this process's (and its workers') counters."""
-        from labsqs.queues import queue_attributes
-
-        sqs = self.client()
-        counts = queue_depth(self.queue_url, sqs=sqs)
-        policy = queue_attributes(self.queue_url, sqs=sqs).redrive_policy
-        dlq, overlap = 0, 0
-        if policy is not None:
-            dlq_url = sqs.get_queue_url(QueueName=policy.dlq_name)["QueueUrl"]
-            dlq = queue_depth(dlq_url, sqs=sqs).total
-            if dlq and not self.worker_counters:  # ids are known here only with one process
-                overlap = len(dlq_message_ids(dlq_url, sqs=sqs, expected=dlq) & self.deleted_ids)
-        totals = self.totals()
-        return Accounting(
-            sent=totals.get("sent", 0),
-            processed=totals.get("processed_unique", 0),
-            dlq=dlq,
-            queued=counts.visible + counts.delayed,
-            in_flight=counts.in_flight,
-            dlq_also_processed=overlap,
-        )
-
-    # -- the side files --
-    def write_side_files(self) -> None:
-        prefix = getattr(self.options, "lab_out", "")
-        if not prefix or not (self.events or self.counters):
-            return
-        base = f"{prefix}.{self.pid}"
-        with open(f"{base}.events.csv", "w", newline="") as fh:
-            writer = csv.writer(fh)
-            writer.writerow(EVENT_FIELDS)
-            writer.writerows(self.events)
-        with open(f"{base}.counters.json", "w") as fh:
-            json.dump({"pid": self.pid, **self.totals()}, fh, indent=1)
-
-    # -- ending the run when everything is done --
-    def sending_finished(self) -> bool:
-        return self.producers_done >= self.producers_spawned
-
-    def watch_until_drained(self) -> None:
-        """One process only: quit once every producer is done and the queue holds nothing."""
-        sqs = self.client()
-        runner = self.environment.runner
-        while True:
-            gevent.sleep(DRAIN_CHECK_INTERVAL_SECONDS)
-            if runner is None or runner.state != STATE_RUNNING or not self.sending_finished():
-                continue
-            try:
-                if queue_depth(self.queue_url, sqs=sqs).total == 0:
-                    log.info("producers done and queue empty: stopping the run")
-                    runner.quit()
-                    return
-            except Exception as exc:  # noqa: BLE001 - the run's -t still bounds it
-                log.warning("drain check failed: %s", exc)
-
-
-def run_of(environment: Environment) -> LoadRun:
-    run = getattr(environment, "labsqs", None)
-    if run is None:
-        run = LoadRun(environment)
-        environment.labsqs = run  # type: ignore[attr-defined]
-    return run
 
 
 # --- lifecycle listeners -------------------------------------------------------------------------
@@ -566,11 +313,7 @@ class Received:
     @classmethod
     def parse(cls, message: dict[str, Any]) -> Received:
         count = int(message.get("Attributes", {}).get("ApproximateReceiveCount", 1))
-        try:
-            body = json.loads(message["Body"])
-            msg_id, sent_at = str(body["id"]), float(body["sent_at"])
-        except (ValueError, KeyError, TypeError):  # not sent by the lab: count it by its MessageId
-            msg_id, sent_at = str(message.get("MessageId")), None
+        msg_id, sent_at = lab_message(message)  # not sent by the lab: counted by its MessageId
         return cls(msg_id, sent_at, message["ReceiptHandle"], count)
 
 
