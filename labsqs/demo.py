@@ -90,7 +90,7 @@ def _timings(args: argparse.Namespace, seed_visibility: int, seed_wait: int) -> 
 # --- labsqs demo jobs -------------------------------------------------------------------------------
 def cmd_jobs(args: argparse.Namespace) -> int:
     from labsqs.client import sqs_client
-    from labsqs.dlq import inspect
+    from labsqs.dlq import list_messages
     from labsqs.pipelines import jobs
     from labsqs.producer import send
     from labsqs.queues import delete_queue, ensure_queue
@@ -161,7 +161,7 @@ def cmd_jobs(args: argparse.Namespace) -> int:
             ]
             print(_table(shown))
             if queue.dlq is not None:
-                dead = inspect(queue.dlq, sqs=sqs)
+                dead = list_messages(queue.dlq, sqs=sqs)
                 dlq_name = queue.dlq.name
                 print(f"the DLQ {dlq_name} holds {len(dead)} message(s): `labsqs dlq inspect {dlq_name}`")
         print()

@@ -64,6 +64,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal, cast
 
+from labsqs.base.sqlite import BUSY_TIMEOUT_MILLISECONDS, SqliteFile
 from labsqs.consumer import Consumer, FifoGuard, Message
 from labsqs.errors import (
     EndpointUnavailable,
@@ -72,7 +73,7 @@ from labsqs.errors import (
     LabSqsError,
     QueueNotFound,
 )
-from labsqs.idempotency import BUSY_TIMEOUT_MILLISECONDS, IdempotencyStore, SqliteFile
+from labsqs.idempotency import IdempotencyStore
 
 if TYPE_CHECKING:
     from mypy_boto3_sqs import SQSClient
@@ -417,7 +418,7 @@ class Worker:
         timeout_seconds: float | None = None,
     ) -> WorkerSummary:  # fmt: skip
         stats = self.consumer.run(
-            max_messages=max_messages, idle_polls=idle_polls, timeout_seconds=timeout_seconds
+            stop_after=max_messages, idle_polls=idle_polls, timeout_seconds=timeout_seconds
         )
         return WorkerSummary(
             pid=os.getpid(),

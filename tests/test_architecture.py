@@ -60,12 +60,10 @@ KNOWN_UPWARD: set[tuple[str, str]] = {
 KNOWN_CYCLES: set[tuple[str, str]] = {
     ("labsqs.bench", "labsqs.plan"),
     ("labsqs.client", "labsqs.engine"),
-    ("labsqs.consumer", "labsqs.idempotency"),
 }
 KNOWN_LONG_MODULES: set[str] = {
     "labsqs.bench",
     "labsqs.conformance",
-    "labsqs.consumer",
     "labsqs.dlq",
     "labsqs.engine",
     "labsqs.loadtest",
@@ -83,7 +81,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.bench:planner_check",
     "labsqs.bench:run_config",
     "labsqs.conformance:write_markdown",
-    "labsqs.consumer:Consumer.__init__",
     "labsqs.demo:cmd_jobs",
     "labsqs.demo:cmd_resumes",
     "labsqs.dlq:_run_fallback",
@@ -217,10 +214,6 @@ _LIMIT_VALUES = {10, 20, 43_200, 900, 1_048_576, 1_209_600, 345_600, 120_000, 30
 _LIMIT_NAME = re.compile(r"^(MAX|MIN)_|_(TPS|LIMIT|ENTRIES|BYTES)$")
 KNOWN_LIMIT_COPIES: set[str] = {
     "labsqs.client.MAX_WAIT_TIME_SECONDS",
-    "labsqs.consumer.MAX_BATCH_ENTRIES",
-    "labsqs.consumer.MAX_MESSAGES_PER_RECEIVE",
-    "labsqs.consumer.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.consumer.MAX_WAIT_TIME_SECONDS",
     "labsqs.dlq.MAX_BATCH_ENTRIES",
     "labsqs.dlq.MAX_RECEIVE_MESSAGES",
     "labsqs.dlq.MAX_VISIBILITY_TIMEOUT_SECONDS",

@@ -13,7 +13,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from labsqs import metrics  # noqa: E402
-from labsqs.dlq import queue_name  # noqa: E402
+from labsqs.base.calls import queue_name  # noqa: E402
 from labsqs.errors import InvalidAttribute, QueueNotFound  # noqa: E402
 from labsqs.metrics import Sampler  # noqa: E402
 from labsqs.queues import QueueSpec  # noqa: E402

@@ -149,6 +149,18 @@ def delete_message(sqs: SQSClient, url: str, receipt_handle: str) -> None:
         raise err from exc
 
 
+def change_message_visibility(sqs: SQSClient, url: str, receipt_handle: str, seconds: int) -> None:
+    """``ChangeMessageVisibility`` for one receipt handle; :class:`ReceiptHandleError` when it is refused
+    (from another queue, or outdated: the message was received again since)."""
+    try:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
+    except ClientError as exc:
+        err = receipt_error(exc, url)
+        if err is None:
+            raise
+        raise err from exc
+
+
 def delete_messages(
     sqs: SQSClient, url: str, receipt_handles: Sequence[str]
 ) -> list[BatchResultErrorEntryTypeDef]:

@@ -22,7 +22,7 @@ gives the same scores. Each job is saved with its score into a real SQLite datab
 **Nothing is silently dropped.** A message the filter cannot read (not JSON, no title, a salary that is
 not a number) is *not* deleted: the handler reports it in ``batchItemFailures``, records the reason in
 the ``failures`` table, and the message comes back after the visibility timeout. After 3 receives the
-queue's redrive policy moves it to ``jobping-jobs-to-filter-dlq``, where :func:`labsqs.dlq.inspect` shows
+queue's redrive policy moves it to ``jobping-jobs-to-filter-dlq``, where :func:`labsqs.dlq.list_messages` shows
 it; ``failures`` says why, one row per attempt, keyed by the same ``message_id``.
 
 A job delivered twice (standard queues deliver *at least* once) is saved once: rows are keyed by the
@@ -52,9 +52,9 @@ from datetime import date, datetime
 from importlib import resources
 from typing import TYPE_CHECKING, Any
 
+from labsqs.base.sqlite import SqliteFile
 from labsqs.client import sqs_client
 from labsqs.errors import InvalidConsumerOption, InvalidJobPosting
-from labsqs.idempotency import SqliteFile
 from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.pipelines._sample_jobs import JOBSPY_COLUMNS
 from labsqs.producer import send_many

@@ -86,10 +86,11 @@ from typing import TYPE_CHECKING, Any, cast
 
 from botocore.exceptions import ClientError
 
+from labsqs.base.sqlite import SqliteFile
 from labsqs.client import s3_client, ses_client, sqs_client
 from labsqs.consumer import Consumer, FifoGuard, Message
 from labsqs.errors import InvalidBucketName, InvalidConsumerOption, InvalidResumeUpdate, ResumeStateError
-from labsqs.idempotency import IdempotencyStore, SqliteFile, body_field_key
+from labsqs.idempotency import IdempotencyStore, body_field_key
 from labsqs.mail import send_email
 from labsqs.metrics import Depth, queue_depth, wait_until_drained
 from labsqs.producer import BatchReport, send, send_many
