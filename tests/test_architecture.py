@@ -64,10 +64,8 @@ KNOWN_CYCLES: set[tuple[str, str]] = {
 KNOWN_LONG_MODULES: set[str] = {
     "labsqs.bench",
     "labsqs.conformance",
-    "labsqs.dlq",
     "labsqs.engine",
     "labsqs.loadtest",
-    "labsqs.metrics",
     "labsqs.pipelines.jobs",
     "labsqs.pipelines.resumes",
     "labsqs.plan",
@@ -83,11 +81,8 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.conformance:write_markdown",
     "labsqs.demo:cmd_jobs",
     "labsqs.demo:cmd_resumes",
-    "labsqs.dlq:_run_fallback",
-    "labsqs.dlq:inspect",
     "labsqs.engine:up",
     "labsqs.loadtest:add_options",
-    "labsqs.metrics:metric_data",
     "labsqs.pipelines.jobs:run_filter",
     "labsqs.pipelines.resumes:ResumeStore.apply",
     "labsqs.pipelines.resumes:plot_flow",
@@ -214,9 +209,6 @@ _LIMIT_VALUES = {10, 20, 43_200, 900, 1_048_576, 1_209_600, 345_600, 120_000, 30
 _LIMIT_NAME = re.compile(r"^(MAX|MIN)_|_(TPS|LIMIT|ENTRIES|BYTES)$")
 KNOWN_LIMIT_COPIES: set[str] = {
     "labsqs.client.MAX_WAIT_TIME_SECONDS",
-    "labsqs.dlq.MAX_BATCH_ENTRIES",
-    "labsqs.dlq.MAX_RECEIVE_MESSAGES",
-    "labsqs.dlq.MAX_VISIBILITY_TIMEOUT_SECONDS",
     "labsqs.plan.HIGH_THROUGHPUT_FIFO_TPS",
     "labsqs.plan.MAX_BATCH_ENTRIES",
     "labsqs.plan.MAX_IN_FLIGHT_FIFO",

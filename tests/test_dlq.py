@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from labsqs import cli, dlq
+from labsqs.base.calls import queue_name
 from labsqs.errors import ConfirmationRequired, PurgeInProgress, QueueNotFound, RedriveError
 
 DEAD_LETTER_DEADLINE_SECONDS = 15.0
@@ -121,7 +122,7 @@ def test_message_dead_lettered_after_max_receive_count_shows_with_its_source(sqs
     assert len(frame) == 1
     row = frame.iloc[0]
     assert row["body"] == '{"job": 7}'
-    assert row["source_queue"] == dlq.queue_name(source)
+    assert row["source_queue"] == queue_name(source)
     assert row["source_arn"] == arn_of(sqs, source)
     assert row["receive_count"] >= 1
     assert row["message_attributes"]["kind"]["StringValue"] == "resize"
@@ -144,7 +145,7 @@ def test_inspect_receive_release_keeps_messages_but_counts_a_receive(sqs, pair):
     # THEN the method says so, both are listed with their source, and both are visible again at once
     assert frame.attrs["method"] == "receive+release"
     assert sorted(frame["body"]) == ["x", "y"]
-    assert set(frame["source_queue"]) == {dlq.queue_name(source)}
+    assert set(frame["source_queue"]) == {queue_name(source)}
     assert count(sqs, dlq_url) == 2
     # AND each receive count went up by one (the documented cost of this method)
     after = dlq.list_messages(dlq_url, sqs=sqs).set_index("body")["receive_count"]
@@ -177,7 +178,7 @@ def test_inspect_on_moto_refuses_a_forced_peek(moto_sqs, moto_pair):
 def test_inspect_of_an_empty_queue_is_an_empty_frame_with_the_columns(sqs, make_queue):
     frame = dlq.list_messages(make_queue("empty"), sqs=sqs)
     assert frame.empty
-    assert list(frame.columns) == dlq.INSPECT_COLUMNS
+    assert list(frame.columns) == dlq.LIST_COLUMNS
 
 
 @pytest.mark.engine
