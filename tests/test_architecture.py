@@ -69,8 +69,6 @@ KNOWN_LONG_MODULES: set[str] = {
     "labsqs.pipelines.jobs",
     "labsqs.pipelines.resumes",
     "labsqs.plan",
-    "labsqs.producer",
-    "labsqs.queues",
     "labsqs.worker",
 }
 KNOWN_LONG_FUNCTIONS: set[str] = {
@@ -90,9 +88,6 @@ KNOWN_LONG_FUNCTIONS: set[str] = {
     "labsqs.pipelines.resumes:run_resume_pipeline",
     "labsqs.plan:Workload.validate",
     "labsqs.plan:departures",
-    "labsqs.producer:_send_batches",
-    "labsqs.producer:send_many",
-    "labsqs.queues:validate_spec",
     "labsqs.worker:_account",
     "labsqs.worker:main",
     "labsqs.worker:run_drill",
@@ -216,18 +211,6 @@ KNOWN_LIMIT_COPIES: set[str] = {
     "labsqs.plan.MAX_MESSAGE_BYTES",
     "labsqs.plan.MAX_VISIBILITY_TIMEOUT_SECONDS",
     "labsqs.plan.MAX_WAIT_TIME_SECONDS",
-    "labsqs.producer.MAX_BATCH_BYTES",
-    "labsqs.producer.MAX_BATCH_ENTRIES",
-    "labsqs.producer.MAX_DELAY_SECONDS",
-    "labsqs.producer.MAX_MESSAGE_ATTRIBUTES",
-    "labsqs.producer.MAX_MESSAGE_SIZE_BYTES",
-    "labsqs.queues.MAX_DELAY_SECONDS",
-    "labsqs.queues.MAX_MESSAGE_SIZE_BYTES",
-    "labsqs.queues.MAX_RECEIVE_WAIT_SECONDS",
-    "labsqs.queues.MAX_REDRIVE_SOURCE_QUEUES",
-    "labsqs.queues.MAX_RETENTION_SECONDS",
-    "labsqs.queues.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.queues.MIN_MESSAGE_SIZE_BYTES",
 }
 
 
