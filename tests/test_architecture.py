@@ -203,7 +203,6 @@ def test_functions_stay_short():
 _LIMIT_VALUES = {10, 20, 43_200, 900, 1_048_576, 1_209_600, 345_600, 120_000, 300, 3_000, 70_000, 1_024}
 _LIMIT_NAME = re.compile(r"^(MAX|MIN)_|_(TPS|LIMIT|ENTRIES|BYTES)$")
 KNOWN_LIMIT_COPIES: set[str] = {
-    "labsqs.client.MAX_WAIT_TIME_SECONDS",
     "labsqs.plan.HIGH_THROUGHPUT_FIFO_TPS",
     "labsqs.plan.MAX_BATCH_ENTRIES",
     "labsqs.plan.MAX_IN_FLIGHT_FIFO",

@@ -11,7 +11,7 @@ from collections.abc import Iterable
 from datetime import UTC
 from typing import TYPE_CHECKING, Any
 
-from labsqs.base.calls import queue_name
+from labsqs.base.calls import chunked, queue_name
 from labsqs.base.limits import MAX_METRIC_QUERIES_PER_CALL, METRIC_PERIOD_SECONDS
 from labsqs.errors import AlarmError, InvalidAttribute
 
@@ -127,8 +127,7 @@ def _metric_rows(
     queries = [_metric_query(i, *item, period_seconds) for i, item in enumerate(plan)]
     rows: list[tuple[Any, str, str, str, float]] = []
     paginator = cw.get_paginator("get_metric_data")
-    for first in range(0, len(queries), MAX_METRIC_QUERIES_PER_CALL):
-        chunk = queries[first : first + MAX_METRIC_QUERIES_PER_CALL]
+    for _, chunk in chunked(queries, MAX_METRIC_QUERIES_PER_CALL):
         pages = paginator.paginate(
             MetricDataQueries=chunk, StartTime=start, EndTime=end, ScanBy="TimestampAscending"
         )

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from labsqs.base.calls import queue_name
+from labsqs.base.depth import Depth
 from labsqs.base.limits import (
     DEFAULT_RETENTION_SECONDS,
     DEFAULT_VISIBILITY_TIMEOUT_SECONDS,
@@ -83,14 +84,27 @@ class QueueAttributes:
     fifo_throughput_limit: str | None  # FIFO: "perQueue" | "perMessageGroupId"
     redrive_policy: RedrivePolicy | None
     redrive_allow_policy: RedriveAllowPolicy | None
-    approximate_number_of_messages: int  # visible, waiting to be received
-    approximate_number_of_messages_not_visible: int  # in flight: received, not yet deleted
-    approximate_number_of_messages_delayed: int  # sent with a delay that has not passed yet
+    depth: Depth  # the three gauges: visible, in flight, delayed (SQS's ApproximateNumberOfMessages...)
     created_at: datetime | None
     modified_at: datetime | None
     sqs_managed_sse: bool | None
     kms_master_key_id: str | None
     raw: Mapping[str, str]
+
+    @property
+    def approximate_number_of_messages(self) -> int:
+        """Visible: waiting to be received (``depth.visible``)."""
+        return self.depth.visible
+
+    @property
+    def approximate_number_of_messages_not_visible(self) -> int:
+        """In flight: received, not yet deleted (``depth.in_flight``)."""
+        return self.depth.in_flight
+
+    @property
+    def approximate_number_of_messages_delayed(self) -> int:
+        """Sent with a delay that has not passed yet (``depth.delayed``)."""
+        return self.depth.delayed
 
     @property
     def high_throughput(self) -> bool:
@@ -128,9 +142,7 @@ class QueueAttributes:
             redrive_allow_policy=(
                 RedriveAllowPolicy.parse(raw["RedriveAllowPolicy"]) if raw.get("RedriveAllowPolicy") else None
             ),
-            approximate_number_of_messages=num("ApproximateNumberOfMessages"),
-            approximate_number_of_messages_not_visible=num("ApproximateNumberOfMessagesNotVisible"),
-            approximate_number_of_messages_delayed=num("ApproximateNumberOfMessagesDelayed"),
+            depth=Depth.from_attributes(raw),
             created_at=when("CreatedTimestamp"),
             modified_at=when("LastModifiedTimestamp"),
             sqs_managed_sse=flag("SqsManagedSseEnabled"),
