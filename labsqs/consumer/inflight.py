@@ -109,7 +109,7 @@ class Heartbeat(threading.Thread):
 
 
 class Budget:
-    """How many more messages a run may take (``run(max_messages=...)``), shared by the workers."""
+    """How many more messages a run may take (``run(stop_after=...)``), shared by the workers."""
 
     def __init__(self, limit: int | None) -> None:
         self.left = limit
