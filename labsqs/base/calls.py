@@ -74,7 +74,8 @@ def queue_not_found(queue: str, exc: ClientError | None = None) -> QueueNotFound
     return QueueNotFound(
         f"queue {queue_name(queue)} does not exist on this endpoint",
         hint="create it first (labsqs.queues.ensure_queue) or check the name, URL and engine "
-        "(`labsqs status` lists the queues; a restarted LocalStack has lost every queue and message)",
+        "(`labsqs status` lists the queues; a restarted LocalStack has lost every queue and message: "
+        "it keeps nothing across restarts)",
         code=error_code(exc) if exc is not None else None,
     )
 
