@@ -5,7 +5,7 @@ queue and on a FIFO queue (with a DLQ after 5 receives) whose messages are sprea
 (``--groups``, default 100) — the healthy FIFO case, where the consumer's FIFO guard is on and must cost
 nothing:
 
-- ``consumer``   Consumer(workers=1, no-op handler, 10 per receive, heartbeat on) run(max_messages=N)
+- ``consumer``   Consumer(workers=1, no-op handler, 10 per receive, heartbeat on) run(stop_after=N)
 - ``raw``        receive_message(10) + delete_message_batch until N are deleted — the loop people write
 - ``raw+attrs``  the same loop asking for every system and message attribute, as the consumer does
                  (it needs ApproximateReceiveCount, SentTimestamp, MessageGroupId ...)
@@ -72,7 +72,7 @@ def consumer_loop(sqs, url: str, n: int, *, fifo_guard: bool = True) -> int:
     consumer = Consumer(
         url, lambda m: None, sqs=sqs, workers=1, wait_time_seconds=WAIT_TIME_SECONDS, fifo_guard=fifo_guard
     )
-    return consumer.run(max_messages=n, timeout_seconds=ROUND_CAP_SECONDS).deleted
+    return consumer.run(stop_after=n, timeout_seconds=ROUND_CAP_SECONDS).deleted
 
 
 def guard_bookkeeping_us(batches: int = 100_000) -> float:

@@ -28,8 +28,9 @@ import uuid
 from collections.abc import Callable
 from typing import Any
 
+from labsqs.base.limits import MAX_BATCH_ENTRIES
 from labsqs.client import sqs_client
-from labsqs.producer import MAX_BATCH_ENTRIES, send_many
+from labsqs.producer import send_many
 from labsqs.queues import Queue, QueueSpec, delete_queue, ensure_queue
 
 

@@ -23,7 +23,6 @@ read timeout above the 20 s long poll, so a long poll is never cut short by the 
 from __future__ import annotations
 
 import os
-import urllib.parse
 from typing import TYPE_CHECKING, Any
 
 import boto3
@@ -43,8 +42,9 @@ if TYPE_CHECKING:
 DEFAULT_REGION = "us-east-1"
 LOCAL_ACCESS_KEY = "test"  # LocalStack and moto accept any key; "test" is their convention
 LOCAL_SECRET_KEY = "test"
-MAX_WAIT_TIME_SECONDS = 20  # SQS's long-poll ceiling
-READ_TIMEOUT_SECONDS = MAX_WAIT_TIME_SECONDS + 10
+# longer than SQS's 20 s long-poll ceiling (labsqs.base.limits.MAX_WAIT_TIME_SECONDS, a layer above: the
+# client cannot import it; tests/test_client.py checks the margin), so a long poll is never cut
+READ_TIMEOUT_SECONDS = 30
 CONNECT_TIMEOUT_SECONDS = 1.0
 DEFAULT_POOL_CONNECTIONS = 50  # enough for the consumer's workers and Locust users sharing one client
 
@@ -166,17 +166,3 @@ def ses_client(
 def client_endpoint(sqs: SQSClient) -> str:
     """The endpoint URL a client talks to (for messages and reports)."""
     return str(sqs.meta.endpoint_url)
-
-
-def developer_endpoint(client: Any) -> str | None:
-    """The base URL of the local engine a boto3 client talks to, or ``None`` on real AWS.
-
-    LocalStack serves developer endpoints beside the AWS APIs (``/_aws/sqs/messages`` lists a queue's
-    messages without receiving them, ``/_aws/ses`` lists the emails SES sent); AWS has no such thing, and
-    neither has moto's in-process ``mock_aws``, which poses as AWS's regional hosts.
-    """
-    endpoint = str(client.meta.endpoint_url or "").rstrip("/")
-    host = urllib.parse.urlsplit(endpoint).hostname or ""
-    if not endpoint or host.endswith("amazonaws.com"):
-        return None
-    return endpoint

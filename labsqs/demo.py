@@ -181,14 +181,14 @@ def _filter_jobs(
 
 
 def _print_job_failures(failures: Any, queue: Any, sqs: Any) -> None:
-    from labsqs.dlq import inspect
+    from labsqs.dlq import list_messages
 
     print()
     print("failures (one row per attempt):")
     shown = failures.assign(message=failures["message_id"].str[:8])[["message", "receive_count", "reason"]]
     print(_table(shown))
     if queue.dlq is not None:
-        dead = inspect(queue.dlq, sqs=sqs)
+        dead = list_messages(queue.dlq, sqs=sqs)
         dlq_name = queue.dlq.name
         print(f"the DLQ {dlq_name} holds {len(dead)} message(s): `labsqs dlq inspect {dlq_name}`")
 

@@ -32,19 +32,17 @@ from __future__ import annotations
 
 import os
 import sqlite3
-import threading
 import time
 from collections.abc import Callable, Sequence
-from pathlib import Path
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any
 
+from labsqs.base.sqlite import SqliteFile
 from labsqs.errors import InvalidMessage
 
 if TYPE_CHECKING:
-    from labsqs.consumer import Message
+    from labsqs.consumer.message import Message  # the message module only: the consumer imports this one
 
 DEFAULT_LEASE_SECONDS = 15 * 60  # a claim not renewed this long is abandoned (the consumer passes its own)
-BUSY_TIMEOUT_MILLISECONDS = 5_000  # wait this long for another process's write lock
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS idempotency_keys (
@@ -66,49 +64,6 @@ _MARK = """
 INSERT INTO idempotency_keys (key, state, expires_at, updated_at) VALUES (?, 'done', NULL, ?)
 ON CONFLICT (key) DO UPDATE SET state = 'done', expires_at = NULL, updated_at = excluded.updated_at
 """
-
-
-class SqliteFile:
-    """A SQLite file shared by threads (and processes): autocommit, WAL, a busy timeout, one lock.
-
-    The lab's durable records — this store, the worker's processing log, the pipelines' databases — all
-    open their file this way; subclasses add their tables (``schema``) and their reads and writes, each
-    under ``self._lock``.
-    """
-
-    def __init__(
-        self,
-        path: str | os.PathLike[str],
-        *,
-        schema: str,
-        busy_timeout_seconds: float = BUSY_TIMEOUT_MILLISECONDS / 1000,
-        synchronous_normal: bool = True,
-    ) -> None:
-        self.path = Path(path)
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._lock = threading.Lock()
-        # isolation_level=None: autocommit; a statement is atomic on its own, BEGIN ... COMMIT groups several.
-        self._db = sqlite3.connect(
-            self.path, isolation_level=None, check_same_thread=False, timeout=busy_timeout_seconds
-        )
-        with self._lock:
-            self._db.execute("PRAGMA journal_mode=WAL")
-            if synchronous_normal:
-                self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(schema)
-
-    def close(self) -> None:
-        with self._lock:
-            self._db.close()
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"{type(self).__name__}({str(self.path)!r})"
 
 
 class IdempotencyStore(SqliteFile):
@@ -153,7 +108,7 @@ class IdempotencyStore(SqliteFile):
         """Record ``key`` as done through *your* connection to the store's file, inside your transaction.
 
         This is the transactional-outbox move: commit the work's effect and the idempotency mark together,
-        so a crash leaves either both or neither (``labsqs.worker`` does this for its processing log).
+        so a crash leaves either both or neither (``labsqs.drill.worker`` does this for its processing log).
         """
         db.execute(_MARK, (key, time.time()))
 

@@ -36,7 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 
-from labsqs.client import developer_endpoint, ses_client
+from labsqs.base.developer import developer_endpoint
+from labsqs.client import ses_client
 from labsqs.errors import SenderNotVerified
 
 if TYPE_CHECKING:

@@ -37,16 +37,11 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
-from labsqs.consumer import (
-    MAX_FAILURES_KEPT,
-    MAX_MESSAGES_PER_RECEIVE,
-    MAX_WAIT_TIME_SECONDS,
-    delete_messages,
-    queue_attributes,
-    receive_messages,
-    resolve_queue_url,
-)
+from labsqs.base.calls import default_sqs, delete_messages, read_attributes, receive_messages
+from labsqs.base.limits import MAX_MESSAGES_PER_RECEIVE, MAX_WAIT_TIME_SECONDS
+from labsqs.consumer.stats import MAX_FAILURES_KEPT
 from labsqs.errors import InvalidConsumerOption
+from labsqs.queues import queue_url
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -243,7 +238,7 @@ def _queue_arn(queue: Any, sqs: SQSClient, url: str) -> str:
     arn = getattr(queue, "arn", None)
     if isinstance(arn, str) and arn:
         return arn
-    return queue_attributes(sqs, url, ["QueueArn"])["QueueArn"]
+    return read_attributes(sqs, url, ["QueueArn"])["QueueArn"]
 
 
 @dataclass(frozen=True)
@@ -285,11 +280,8 @@ def run_trigger(
         raise InvalidConsumerOption(f"function_timeout_seconds must be > 0, got {function_timeout_seconds}")
     if not callable(handler):
         raise InvalidConsumerOption(f"handler must be callable (event, context), got {handler!r}")
-    if sqs is None:
-        from labsqs.client import sqs_client
-
-        sqs = sqs_client()
-    url = resolve_queue_url(queue, sqs)
+    sqs = default_sqs(sqs)
+    url = queue_url(queue, sqs=sqs)
     mapping = EventSourceMapping(
         queue_url=url,
         queue_arn=_queue_arn(queue, sqs, url),

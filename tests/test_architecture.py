@@ -50,28 +50,6 @@ LAYERS: dict[str, int] = {
 }
 LAYER_NAMES = {0: "errors", 1: "engine", 2: "client", 3: "base", 4: "core", 5: "tools", 6: "entry points"}
 
-# What the code did before the redesign (#12) and the redesign removes: each list must end empty.
-KNOWN_UPWARD: set[tuple[str, str]] = set()
-KNOWN_CYCLES: set[tuple[str, str]] = {
-    ("labsqs.consumer", "labsqs.idempotency"),
-}
-KNOWN_LONG_MODULES: set[str] = {
-    "labsqs.consumer",
-    "labsqs.dlq",
-    "labsqs.metrics",
-    "labsqs.producer",
-    "labsqs.queues",
-}
-KNOWN_LONG_FUNCTIONS: set[str] = {
-    "labsqs.consumer:Consumer.__init__",
-    "labsqs.dlq:_run_fallback",
-    "labsqs.dlq:inspect",
-    "labsqs.metrics:metric_data",
-    "labsqs.producer:_send_batches",
-    "labsqs.producer:send_many",
-    "labsqs.queues:validate_spec",
-}
-
 
 @functools.cache
 def _modules() -> dict[str, Path]:
@@ -127,27 +105,21 @@ def test_imports_point_down():
         for imported in _imports(module, path):
             if layer_of(imported) > layer_of(module):
                 upward.add((module, imported))
-    new = sorted(upward - KNOWN_UPWARD)
+    new = sorted(upward)
     assert not new, "imports that point up a layer (move the code down, or the caller up): " + ", ".join(
         f"{a} ({LAYER_NAMES[layer_of(a)]}) -> {b} ({LAYER_NAMES[layer_of(b)]})" for a, b in new
     )
-    stale = sorted(KNOWN_UPWARD - upward)
-    assert not stale, f"fixed, remove from KNOWN_UPWARD: {stale}"
 
 
 def test_no_import_cycles_between_modules():
     graph = {m: {i for i in _imports(m, p) if i != m} for m, p in _modules().items()}
     cycles = sorted((a, b) for a, deps in graph.items() for b in deps if a < b and a in graph.get(b, set()))
-    new = [c for c in cycles if c not in KNOWN_CYCLES]
-    assert not new, f"modules that import each other (one of them belongs lower): {new}"
-    assert not KNOWN_CYCLES - set(cycles), f"fixed, remove from KNOWN_CYCLES: {KNOWN_CYCLES - set(cycles)}"
+    assert not cycles, f"modules that import each other (one of them belongs lower): {cycles}"
 
 
 def test_modules_stay_small():
     long = {m: n for m, p in _modules().items() if (n := len(p.read_text().splitlines())) > MAX_MODULE_LINES}
-    new = {m: n for m, n in long.items() if m not in KNOWN_LONG_MODULES}
-    assert not new, f"modules over {MAX_MODULE_LINES} lines (split them by topic): {new}"
-    assert not KNOWN_LONG_MODULES - set(long), f"now small, remove: {KNOWN_LONG_MODULES - set(long)}"
+    assert not long, f"modules over {MAX_MODULE_LINES} lines (split them by topic): {long}"
 
 
 def _functions(module: str, path: Path) -> dict[str, int]:
@@ -173,36 +145,12 @@ def test_functions_stay_short():
     long = {
         f: n for m, p in _modules().items() for f, n in _functions(m, p).items() if n > MAX_FUNCTION_LINES
     }
-    new = {f: n for f, n in long.items() if f not in KNOWN_LONG_FUNCTIONS}
-    assert not new, f"functions over {MAX_FUNCTION_LINES} lines (give each step a name): {new}"
-    assert not KNOWN_LONG_FUNCTIONS - set(long), f"now short, remove: {KNOWN_LONG_FUNCTIONS - set(long)}"
+    assert not long, f"functions over {MAX_FUNCTION_LINES} lines (give each step a name): {long}"
 
 
 # SQS's numbers: a constant named like a limit, with one of these values, defined outside the limits module
 _LIMIT_VALUES = {10, 20, 43_200, 900, 1_048_576, 1_209_600, 345_600, 120_000, 300, 3_000, 70_000, 1_024}
 _LIMIT_NAME = re.compile(r"^(MAX|MIN)_|_(TPS|LIMIT|ENTRIES|BYTES)$")
-KNOWN_LIMIT_COPIES: set[str] = {
-    "labsqs.client.MAX_WAIT_TIME_SECONDS",
-    "labsqs.consumer.MAX_BATCH_ENTRIES",
-    "labsqs.consumer.MAX_MESSAGES_PER_RECEIVE",
-    "labsqs.consumer.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.consumer.MAX_WAIT_TIME_SECONDS",
-    "labsqs.dlq.MAX_BATCH_ENTRIES",
-    "labsqs.dlq.MAX_RECEIVE_MESSAGES",
-    "labsqs.dlq.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.producer.MAX_BATCH_BYTES",
-    "labsqs.producer.MAX_BATCH_ENTRIES",
-    "labsqs.producer.MAX_DELAY_SECONDS",
-    "labsqs.producer.MAX_MESSAGE_ATTRIBUTES",
-    "labsqs.producer.MAX_MESSAGE_SIZE_BYTES",
-    "labsqs.queues.MAX_DELAY_SECONDS",
-    "labsqs.queues.MAX_MESSAGE_SIZE_BYTES",
-    "labsqs.queues.MAX_RECEIVE_WAIT_SECONDS",
-    "labsqs.queues.MAX_REDRIVE_SOURCE_QUEUES",
-    "labsqs.queues.MAX_RETENTION_SECONDS",
-    "labsqs.queues.MAX_VISIBILITY_TIMEOUT_SECONDS",
-    "labsqs.queues.MIN_MESSAGE_SIZE_BYTES",
-}
 
 
 def _limit_constants(node: ast.stmt) -> list[str]:
@@ -235,9 +183,7 @@ def test_sqs_limits_are_defined_once():
             continue  # the conformance checks keep their own copies on purpose (see their module docstring)
         for node in ast.parse(path.read_text()).body:
             copies.update(f"{module}.{name}" for name in _limit_constants(node))
-    new = sorted(copies - KNOWN_LIMIT_COPIES)
-    assert not new, f"SQS numbers defined again (import them from labsqs.base.limits): {new}"
-    assert not KNOWN_LIMIT_COPIES - copies, f"gone, remove: {sorted(KNOWN_LIMIT_COPIES - copies)}"
+    assert not copies, f"SQS numbers defined again (import them from labsqs.base.limits): {sorted(copies)}"
 
 
 @pytest.mark.parametrize("module", ["labsqs.base.limits"])

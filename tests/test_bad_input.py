@@ -24,8 +24,8 @@ from typing import Any
 
 import pytest
 
-from labsqs import consumer as lc
 from labsqs import dlq, engine
+from labsqs.base import calls
 from labsqs.client import sqs_client
 from labsqs.consumer import Consumer, Message
 from labsqs.errors import (
@@ -118,7 +118,7 @@ def _received_handle(ctx: Ctx, url: str) -> str:
 def _delete_with_another_queues_handle(ctx: Ctx) -> object:
     assert ctx.make_queue is not None
     handle = _received_handle(ctx, ctx.make_queue("rh-a"))
-    return lc.delete_message(ctx.sqs, ctx.make_queue("rh-b"), handle)
+    return calls.delete_message(ctx.sqs, ctx.make_queue("rh-b"), handle)
 
 
 def _change_visibility_with_an_expired_handle(ctx: Ctx) -> object:
@@ -131,7 +131,7 @@ def _change_visibility_with_an_expired_handle(ctx: Ctx) -> object:
     while not (again := ctx.sqs.receive_message(QueueUrl=url, WaitTimeSeconds=1).get("Messages")):
         assert time.monotonic() < deadline, "the message never came back"
     ctx.sqs.delete_message(QueueUrl=url, ReceiptHandle=again[0]["ReceiptHandle"])
-    return lc.change_message_visibility(ctx.sqs, url, old, 30)
+    return calls.change_message_visibility(ctx.sqs, url, old, 30)
 
 
 def _dead_endpoint(ctx: Ctx) -> object:
@@ -218,7 +218,7 @@ CASES = [
          "send JSON bodies"),
     # batches
     Case("receive batch of 11", lambda c: Consumer(STD.url, print, sqs=NR, max_messages=11),
-         InvalidConsumerOption, "run\\(max_messages=...\\)"),
+         InvalidConsumerOption, "run\\(stop_after=...\\)"),
     Case("trigger batch of 11", lambda c: run_trigger(STD.url, lambda e, ctx: None, batch_size=11,
          sqs=NR), InvalidConsumerOption, "batch_size must be 1..10"),
     Case("send batch of 11 entries", lambda c: plan_batches(_entries(*map(str, range(11))), max_entries=11),

@@ -8,8 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from labsqs.base.limits import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES
 from labsqs.errors import BatchError
-from labsqs.producer import MAX_BATCH_BYTES, MAX_BATCH_ENTRIES, OutgoingMessage, plan_batches
+from labsqs.producer import OutgoingMessage, plan_batches
 
 
 def messages_of(sizes: list[int]) -> list[OutgoingMessage]:

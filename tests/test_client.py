@@ -8,6 +8,7 @@ import pytest
 
 from labsqs import client as lc
 from labsqs import engine
+from labsqs.base.limits import MAX_WAIT_TIME_SECONDS
 from labsqs.errors import AwsNotAllowed, EndpointUnavailable, LabSqsError
 
 
@@ -41,7 +42,7 @@ def test_client_config_standard_retries_and_long_poll_safe_read_timeout():
     sqs = lc.sqs_client("http://127.0.0.1:4566")
     cfg = sqs.meta.config
     assert cfg.retries["mode"] == "standard"
-    assert cfg.read_timeout > lc.MAX_WAIT_TIME_SECONDS  # a 20 s long poll is never cut by the client
+    assert cfg.read_timeout > MAX_WAIT_TIME_SECONDS  # a 20 s long poll is never cut by the client
     assert cfg.max_pool_connections >= 10  # concurrent consumers share one client
 
 

@@ -189,7 +189,7 @@ def test_fifo_failure_holds_the_rest_of_its_group_while_other_groups_go_on(sqs, 
     retry = None if backoff is None else (lambda _count: backoff)
     # WHEN consumed until 8 handler calls (7 messages + one retry)
     stats = Consumer(url, handler, sqs=sqs, wait_time_seconds=WAIT, retry_backoff=retry).run(
-        max_messages=8, timeout_seconds=30
+        stop_after=8, timeout_seconds=30
     )
 
     # THEN every message was processed, each group in its order
@@ -258,7 +258,7 @@ def _slow_handler_probe(sqs, url: str, *, heartbeat: bool) -> tuple[list[dict], 
         probe_done.wait(20)
 
     consumer = Consumer(url, slow, sqs=sqs, wait_time_seconds=WAIT, heartbeat=heartbeat)
-    thread, box = in_thread(lambda: consumer.run(max_messages=1, timeout_seconds=30))
+    thread, box = in_thread(lambda: consumer.run(stop_after=1, timeout_seconds=30))
     assert started.wait(15)
     seen = poll_for(sqs, url, 4.5)
     probe_done.set()
@@ -418,7 +418,7 @@ def test_retry_backoff_can_hold_a_failed_message_longer_than_the_visibility_time
         raise RuntimeError("no")
 
     # WHEN one attempt fails with a 30 s backoff
-    stats = consume(url, fail, sqs=sqs, wait_time_seconds=WAIT, max_messages=1, retry_backoff=lambda n: 30)
+    stats = consume(url, fail, sqs=sqs, wait_time_seconds=WAIT, stop_after=1, retry_backoff=lambda n: 30)
 
     # THEN the message stays hidden well past its 1 s visibility timeout
     assert stats.failed == 1
@@ -517,7 +517,7 @@ def test_redelivery_after_a_worker_died_mid_handler_is_processed_not_parked(sqs,
     handled: list[str] = []
 
     # WHEN SQS redelivers it to another consumer after the visibility timeout
-    stats = consume(url, lambda m: handled.append(m.body), sqs=sqs, wait_time_seconds=WAIT, max_messages=1,
+    stats = consume(url, lambda m: handled.append(m.body), sqs=sqs, wait_time_seconds=WAIT, stop_after=1,
                     timeout_seconds=15, idempotency=store)  # fmt: skip
 
     # THEN the stale claim does not block it: it is processed, once
@@ -544,14 +544,14 @@ def test_a_duplicate_of_a_message_still_in_progress_is_left_alone(sqs, make_queu
 
 
 # --- bounds, workers, validation ----------------------------------------------------------------
-def test_max_messages_takes_no_more_than_asked(sqs, make_queue):
+def test_stop_after_takes_no_more_than_asked(sqs, make_queue):
     url = make_queue("bound", VisibilityTimeout="30")
     bodies = [f"m{i}" for i in range(5)]
     send(sqs, url, bodies)
     done: list[str] = []
-    stats = consume(url, lambda m: done.append(m.body), sqs=sqs, wait_time_seconds=WAIT, max_messages=3)
+    stats = consume(url, lambda m: done.append(m.body), sqs=sqs, wait_time_seconds=WAIT, stop_after=3)
     # THEN three were handled, only three received (no over-receive), the other two still visible
-    assert len(done) == 3 and stats.received == 3 and stats.stop_reason == "max_messages"
+    assert len(done) == 3 and stats.received == 3 and stats.stop_reason == "stop_after"
     assert sorted(done + visible_bodies(sqs, url)) == bodies
 
 
@@ -647,7 +647,7 @@ def test_heartbeat_renews_the_claim_so_a_slow_first_copy_is_not_processed_twice(
         handled.append("A")
 
     a = Consumer(url, slow, sqs=sqs, wait_time_seconds=WAIT, idempotency=store, key=key)
-    thread, box = in_thread(lambda: a.run(max_messages=1, timeout_seconds=30))
+    thread, box = in_thread(lambda: a.run(stop_after=1, timeout_seconds=30))
     assert started.wait(15)
     time.sleep(3)  # past the first lease: only the heartbeat's renewal keeps the claim alive
 

@@ -14,6 +14,7 @@ import pandas as pd
 import pytest
 
 from labsqs import cli, dlq
+from labsqs.base.calls import queue_name
 from labsqs.errors import ConfirmationRequired, PurgeInProgress, QueueNotFound, RedriveError
 
 DEAD_LETTER_DEADLINE_SECONDS = 15.0
@@ -89,8 +90,8 @@ def test_inspect_by_peek_changes_neither_receive_counts_nor_visibility(sqs, make
     taken = sqs.receive_message(QueueUrl=url, MaxNumberOfMessages=1, VisibilityTimeout=30)["Messages"][0]
 
     # WHEN it is inspected twice
-    first = dlq.inspect(url, sqs=sqs)
-    second = dlq.inspect(url, sqs=sqs)
+    first = dlq.list_messages(url, sqs=sqs)
+    second = dlq.list_messages(url, sqs=sqs)
 
     # THEN both inspections saw all three, by peek, with the same receive counts
     assert first.attrs["method"] == "peek"
@@ -117,11 +118,11 @@ def test_message_dead_lettered_after_max_receive_count_shows_with_its_source(sqs
     dead_letter(sqs, source, dlq_url, 1)
 
     # THEN inspect shows it, with the queue it came from and its history
-    frame = dlq.inspect(dlq_url, sqs=sqs)
+    frame = dlq.list_messages(dlq_url, sqs=sqs)
     assert len(frame) == 1
     row = frame.iloc[0]
     assert row["body"] == '{"job": 7}'
-    assert row["source_queue"] == dlq.queue_name(source)
+    assert row["source_queue"] == queue_name(source)
     assert row["source_arn"] == arn_of(sqs, source)
     assert row["receive_count"] >= 1
     assert row["message_attributes"]["kind"]["StringValue"] == "resize"
@@ -136,18 +137,18 @@ def test_inspect_receive_release_keeps_messages_but_counts_a_receive(sqs, pair):
     for body in ("x", "y"):
         sqs.send_message(QueueUrl=source, MessageBody=body)
     dead_letter(sqs, source, dlq_url, 2)
-    before = dlq.inspect(dlq_url, sqs=sqs).set_index("body")["receive_count"]
+    before = dlq.list_messages(dlq_url, sqs=sqs).set_index("body")["receive_count"]
 
     # WHEN it is inspected by receive + release
-    frame = dlq.inspect(dlq_url, sqs=sqs, method="receive+release")
+    frame = dlq.list_messages(dlq_url, sqs=sqs, method="receive+release")
 
     # THEN the method says so, both are listed with their source, and both are visible again at once
     assert frame.attrs["method"] == "receive+release"
     assert sorted(frame["body"]) == ["x", "y"]
-    assert set(frame["source_queue"]) == {dlq.queue_name(source)}
+    assert set(frame["source_queue"]) == {queue_name(source)}
     assert count(sqs, dlq_url) == 2
     # AND each receive count went up by one (the documented cost of this method)
-    after = dlq.inspect(dlq_url, sqs=sqs).set_index("body")["receive_count"]
+    after = dlq.list_messages(dlq_url, sqs=sqs).set_index("body")["receive_count"]
     assert (after - before).to_dict() == {"x": 1, "y": 1}
 
 
@@ -158,7 +159,7 @@ def test_inspect_on_moto_falls_back_to_receive_release(moto_sqs, moto_pair):
     dead_letter(moto_sqs, source, dlq_url, 1)
 
     # WHEN it is inspected with the default method
-    frame = dlq.inspect(dlq_url, sqs=moto_sqs)
+    frame = dlq.list_messages(dlq_url, sqs=moto_sqs)
 
     # THEN it was read by receive + release, the source is known from the RedrivePolicy, the message stays
     assert frame.attrs["method"] == "receive+release"
@@ -170,20 +171,20 @@ def test_inspect_on_moto_falls_back_to_receive_release(moto_sqs, moto_pair):
 def test_inspect_on_moto_refuses_a_forced_peek(moto_sqs, moto_pair):
     _, dlq_url = moto_pair()
     with pytest.raises(RedriveError, match="receive\\+release"):
-        dlq.inspect(dlq_url, sqs=moto_sqs, method="peek")
+        dlq.list_messages(dlq_url, sqs=moto_sqs, method="peek")
 
 
 @pytest.mark.engine
 def test_inspect_of_an_empty_queue_is_an_empty_frame_with_the_columns(sqs, make_queue):
-    frame = dlq.inspect(make_queue("empty"), sqs=sqs)
+    frame = dlq.list_messages(make_queue("empty"), sqs=sqs)
     assert frame.empty
-    assert list(frame.columns) == dlq.INSPECT_COLUMNS
+    assert list(frame.columns) == dlq.LIST_COLUMNS
 
 
 @pytest.mark.engine
 def test_inspect_of_a_missing_queue_says_so(sqs):
     with pytest.raises(QueueNotFound):
-        dlq.inspect("t-no-such-queue-anywhere", sqs=sqs)
+        dlq.list_messages("t-no-such-queue-anywhere", sqs=sqs)
 
 
 # --- redrive -------------------------------------------------------------------------------------
@@ -405,7 +406,7 @@ def test_inspect_and_redrive_take_the_handles_ensure_queue_returns(sqs, queue_na
         dead_letter(sqs, queue.url, queue.dlq.url, 1)
 
         # WHEN the DLQ handle is inspected and redriven
-        frame = dlq.inspect(queue.dlq, sqs=sqs)
+        frame = dlq.list_messages(queue.dlq, sqs=sqs)
         result = dlq.redrive(queue.dlq, sqs=sqs, progress=lambda _: None)
 
         # THEN the message was seen with its source and went back to it

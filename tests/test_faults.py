@@ -131,7 +131,7 @@ def _slow_and_fast_worker(sqs, queue, db: Path, *, heartbeat: bool) -> dict:
     def run(name: str, worker: Worker, **bounds) -> None:
         box[name] = worker.run(**bounds)
 
-    a = threading.Thread(target=run, args=("slow", slow), kwargs={"max_messages": 1, "timeout_seconds": 15})
+    a = threading.Thread(target=run, args=("slow", slow), kwargs={"stop_after": 1, "timeout_seconds": 15})
     a.start()
     _wait_for(lambda: slow.log.count("deliveries") > 0, 15, "the slow worker's first receive")
     b = threading.Thread(target=run, args=("fast", fast), kwargs={"timeout_seconds": 6})

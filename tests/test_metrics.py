@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
 
 import matplotlib
@@ -13,7 +15,7 @@ import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
 
 from labsqs import metrics  # noqa: E402
-from labsqs.dlq import queue_name  # noqa: E402
+from labsqs.base.calls import queue_name  # noqa: E402
 from labsqs.errors import InvalidAttribute, QueueNotFound  # noqa: E402
 from labsqs.metrics import Sampler  # noqa: E402
 from labsqs.queues import QueueSpec  # noqa: E402
@@ -26,6 +28,14 @@ def wait_for(predicate, what: str) -> None:
     while not predicate():
         assert time.monotonic() < deadline, f"gave up waiting for {what}"
         time.sleep(0.05)
+
+
+def test_importing_metrics_leaves_pandas_and_matplotlib_out():
+    # GIVEN a fresh interpreter (Locust's start-up imports labsqs.metrics through the load generator)
+    code = "import sys, labsqs.metrics; print(sorted({'pandas', 'matplotlib'} & set(sys.modules)))"
+    # WHEN it imports labsqs.metrics THEN neither pandas nor matplotlib came with it
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip() == "[]"
 
 
 # --- snapshot ------------------------------------------------------------------------------------

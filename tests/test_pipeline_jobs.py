@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 
 from labsqs import cli
-from labsqs.dlq import inspect
+from labsqs.dlq import list_messages
 from labsqs.errors import InvalidJobPosting
 from labsqs.metrics import queue_depth
 from labsqs.pipelines import jobs
@@ -220,7 +220,7 @@ def test_fetch_jobs_end_to_end_saves_every_job_and_sends_a_malformed_one_to_the_
     assert list(failures["message_id"]) == [bad.message_id] * 3
     assert list(failures["receive_count"]) == [1, 2, 3]
     assert failures["reason"].str.contains("not JSON").all()
-    dead = inspect(jobs_queue.dlq, sqs=sqs)
+    dead = list_messages(jobs_queue.dlq, sqs=sqs)
     assert list(dead["message_id"]) == [bad.message_id] and run.dead_letters == 1
     assert queue_depth(jobs_queue, sqs=sqs).total == 0
 

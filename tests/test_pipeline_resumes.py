@@ -18,7 +18,7 @@ import pytest
 from labsqs import cli
 from labsqs.client import s3_client, ses_client
 from labsqs.consumer import Message
-from labsqs.dlq import inspect
+from labsqs.dlq import list_messages
 from labsqs.errors import InvalidBucketName, InvalidResumeUpdate, ResumeStateError
 from labsqs.mail import read_inbox, verify_sender
 from labsqs.metrics import queue_depth
@@ -303,7 +303,7 @@ def test_concurrent_consumers_with_failures_end_in_the_in_order_state_with_one_p
     # AND the poison update is in the updates DLQ, with its reason recorded for each try it got, the last
     # on its 3rd receive (with batches, its first receive may be the one handed back behind an earlier
     # update's injected failure: the one receive a follower still pays)
-    dead = inspect(resume_queues.updates.dlq, sqs=sqs)
+    dead = list_messages(resume_queues.updates.dlq, sqs=sqs)
     assert list(dead["message_id"]) == [poison_sent.message_id]
     poison_rows = failures[failures["message_id"] == poison_sent.message_id]
     tries = list(poison_rows["receive_count"])
@@ -381,7 +381,7 @@ def test_a_poison_pdf_job_is_retried_then_dead_lettered_and_stores_nothing(
     assert run.drained
     assert list(resumes.list_pdfs(outputs["bucket"], s3=outputs["s3"])["key"]) == ["g/resume-1/pdf-g-1.pdf"]
     assert _pdf_ids_in(read_inbox(outputs["sender"], ses=outputs["ses"])["subject"]) == {"pdf-g-1": 1}
-    assert list(inspect(resume_queues.pdf.dlq, sqs=sqs)["message_id"]) == [bad.message_id]
+    assert list(list_messages(resume_queues.pdf.dlq, sqs=sqs)["message_id"]) == [bad.message_id]
     with ResumeStore(tmp_path / "r.sqlite") as store:
         failures = store.failures()
     assert list(failures["stage"]) == ["pdf"] * 3

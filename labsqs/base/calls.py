@@ -74,7 +74,8 @@ def queue_not_found(queue: str, exc: ClientError | None = None) -> QueueNotFound
     return QueueNotFound(
         f"queue {queue_name(queue)} does not exist on this endpoint",
         hint="create it first (labsqs.queues.ensure_queue) or check the name, URL and engine "
-        "(`labsqs status` lists the queues; a restarted LocalStack has lost every queue and message)",
+        "(`labsqs status` lists the queues; a restarted LocalStack has lost every queue and message: "
+        "it keeps nothing across restarts)",
         code=error_code(exc) if exc is not None else None,
     )
 
@@ -142,6 +143,18 @@ def delete_message(sqs: SQSClient, url: str, receipt_handle: str) -> None:
     """``DeleteMessage`` for one receipt handle; :class:`ReceiptHandleError` when SQS refuses the handle."""
     try:
         sqs.delete_message(QueueUrl=url, ReceiptHandle=receipt_handle)
+    except ClientError as exc:
+        err = receipt_error(exc, url)
+        if err is None:
+            raise
+        raise err from exc
+
+
+def change_message_visibility(sqs: SQSClient, url: str, receipt_handle: str, seconds: int) -> None:
+    """``ChangeMessageVisibility`` for one receipt handle; :class:`ReceiptHandleError` when it is refused
+    (from another queue, or outdated: the message was received again since)."""
+    try:
+        sqs.change_message_visibility(QueueUrl=url, ReceiptHandle=receipt_handle, VisibilityTimeout=seconds)
     except ClientError as exc:
         err = receipt_error(exc, url)
         if err is None:

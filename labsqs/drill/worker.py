@@ -190,11 +190,11 @@ class Worker:
         self.log.record_skip(message_id, self.tap.latest_handle.get(message_id))
 
     def run(
-        self, *, max_messages: int | None = None, idle_polls: int | None = None,
+        self, *, stop_after: int | None = None, idle_polls: int | None = None,
         timeout_seconds: float | None = None,
     ) -> WorkerSummary:  # fmt: skip
         stats = self.consumer.run(
-            max_messages=max_messages, idle_polls=idle_polls, timeout_seconds=timeout_seconds
+            stop_after=stop_after, idle_polls=idle_polls, timeout_seconds=timeout_seconds
         )
         return WorkerSummary(
             pid=os.getpid(),
@@ -279,7 +279,7 @@ def _parser() -> argparse.ArgumentParser:
         help="FIFO: keep receiving batches while a failed head is unsettled (its followers pay receives)",
     )  # fmt: skip
     p.add_argument("--idle-polls", type=int, help="stop after this many empty receives in a row")
-    p.add_argument("--max-messages", type=int, help="stop after this many messages")
+    p.add_argument("--stop-after", type=int, help="stop after this many messages")
     p.add_argument("--timeout", type=float, help="stop after this many seconds")
     p.add_argument(
         "--reconnect-seconds", type=float, default=0.0,
@@ -367,7 +367,7 @@ def _consume(
         left = None if deadline is None else max(0.1, deadline - time.monotonic())
         try:
             summary = worker.run(
-                max_messages=args.max_messages, idle_polls=args.idle_polls, timeout_seconds=left
+                stop_after=args.stop_after, idle_polls=args.idle_polls, timeout_seconds=left
             )
         except EndpointUnavailable as exc:
             outages += 1

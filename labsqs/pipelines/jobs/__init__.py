@@ -22,8 +22,9 @@ gives the same scores. Each job is saved with its score into a real SQLite datab
 **Nothing is silently dropped.** A message the filter cannot read (not JSON, no title, a salary that is
 not a number) is *not* deleted: the handler reports it in ``batchItemFailures``, records the reason in
 the ``failures`` table, and the message comes back after the visibility timeout. After 3 receives the
-queue's redrive policy moves it to ``jobping-jobs-to-filter-dlq``, where :func:`labsqs.dlq.inspect` shows
-it; ``failures`` says why, one row per attempt, keyed by the same ``message_id``.
+queue's redrive policy moves it to ``jobping-jobs-to-filter-dlq``, where
+:func:`labsqs.dlq.list_messages` shows it; ``failures`` says why, one row per attempt, keyed by the same
+``message_id``.
 
 A job delivered twice (standard queues deliver *at least* once) is saved once: rows are keyed by the
 job's id, so a second save overwrites the first with the same values.
