@@ -190,3 +190,9 @@ def test_sqs_limits_are_defined_once():
 def test_the_limits_module_names_its_source(module):
     text = _modules()[module].read_text()
     assert "sqs-limits.md" in text and "conformance" in text
+
+
+def test_docs_architecture_lists_every_module():
+    docs = (PACKAGE.parent / "docs" / "architecture.md").read_text()
+    missing = sorted(m for m in _modules() if not m.endswith("__main__") and f"`{m}`" not in docs)
+    assert not missing, f"docs/architecture.md has no line for {missing}: add one (floor, module, what it holds)"
