@@ -173,6 +173,52 @@ def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
     return nb
 
 
+class LearnerRuns:
+    """The learner notebooks of ``sources`` executed in the background, ``at_once`` at a time (they mostly
+    wait on long polls and timers), from :meth:`start` on. A lesson that :func:`runs_alone` is executed by
+    :meth:`result` in the caller, after every background run ended, so nothing else runs beside it as long as
+    the caller runs nothing else meanwhile (tests/ orders the lesson tests so)."""
+
+    def __init__(self, sources: Sequence[Path], at_once: int = 3, execute: Any = None) -> None:
+        self.alone = [s for s in sources if runs_alone(s)]
+        self.shared = [s for s in sources if s not in self.alone]
+        self.at_once = at_once
+        self._execute = execute or execute_learner
+        self._pool: Any = None
+        self._runs: dict[Path, Any] = {}
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        if self._pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            self._pool = ThreadPoolExecutor(self.at_once, thread_name_prefix="learner-run")
+            self._runs = {source: self._pool.submit(self._execute, source) for source in self.shared}
+
+    def wait_shared(self) -> None:
+        """Start the background runs if needed and wait until every one ended (before a run-alone lesson)."""
+        from concurrent.futures import wait
+
+        self.start()
+        wait(self._runs.values())
+
+    def result(self, source: Path, timeout: float | None = None) -> Notebook:
+        if source in self.alone:
+            self.wait_shared()
+            return self._execute(source)
+        self.start()
+        if source not in self._runs:
+            raise KeyError(f"{source.name} is not one of the learner runs")
+        return self._runs[source].result(timeout=timeout)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
 def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:
     """Write (or with ``check`` only compare) every learner notebook; returns the problems found."""
     import nbformat

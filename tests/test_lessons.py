@@ -9,8 +9,6 @@ passes with the blank unfilled, or an exercise without a check, fails this test.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import nbformat
 import pytest
 
@@ -55,33 +53,12 @@ def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
     assert any("passes with the blank unfilled" in p for p in problems)
 
 
-# The lessons mostly wait (long polls, timeouts): overlapping them saves minutes. A lesson whose run needs the
-# machine to itself (a load test, timing) says so in its metadata and runs after the others, alone.
-LEARNER_RUNS_AT_ONCE = 3
-
-
-@pytest.fixture(scope="session")
-def learner_runs(engine_state, request):
-    """The selected learner notebooks, executed in the background (a few at a time) from the first test
-    that asks."""
-    wanted = [item.callspec.params["source"] for item in request.session.items
-              if getattr(item, "originalname", "") == "test_learner_notebook_every_check_fails_with_blanks"]
-    alone = [s for s in wanted if lessons.runs_alone(s)]
-    together = [s for s in wanted if s not in alone]
-    with ThreadPoolExecutor(LEARNER_RUNS_AT_ONCE) as pool, ThreadPoolExecutor(1) as solo:
-        runs = {source: pool.submit(lessons.execute_learner, source) for source in together}
-        others = list(runs.values())  # not runs.values() later: an alone lesson would wait for its own run
-
-        def after_the_others(source):
-            wait(others)
-            return lessons.execute_learner(source)
-
-        runs.update({source: solo.submit(after_the_others, source) for source in alone})
-        yield runs
+# The learner runs are scheduled by the root conftest.py (fixture ``learner_runs``): in the background, a few
+# at a time, beside nbval's runs of the solutions; a run-alone lesson runs last, alone.
 
 
 @pytest.mark.engine
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem[:2])
-def test_learner_notebook_every_check_fails_with_blanks(source, learner_runs):
-    executed = learner_runs[source].result(timeout=600)
+def test_learner_notebook_every_check_fails_with_blanks(source, engine_state, learner_runs):
+    executed = learner_runs.result(source, timeout=600)
     assert lessons.run_problems(executed) == []
