@@ -10,6 +10,10 @@ time, from the first lesson test on — so while nbval runs the solutions, the l
 and a run-alone lesson (notebook metadata ``labsqs.run_alone``: 09 alarm timing, 10 a Locust run) has the
 machine to itself in both directions: nbval reaches it only after every background run ended, and its learner
 notebook is executed in its own test, after every other one. With no learner test selected nothing moves.
+
+nbval starts a fresh kernel for each notebook; :class:`labsqs.lessons.SpareKernel` starts the next one while
+the current notebook runs (a kernel start costs seconds on this 2-core machine): nbval's chain does not wait.
+The kernel is as fresh as nbval's own: nothing runs in it before the notebook's first cell.
 """
 
 from __future__ import annotations
@@ -25,6 +29,7 @@ LEARNER_RUNS_AT_ONCE = 3
 RUNS = pytest.StashKey[lessons.LearnerRuns]()
 ALONE_NBVAL = pytest.StashKey[set[str]]()  # node ids: nbval cells of run-alone lessons
 LESSON_BLOCK = pytest.StashKey[set[str]]()  # node ids: every lesson item (nbval cells and learner tests)
+SPARE = pytest.StashKey[lessons.SpareKernel]()
 
 
 def _learner_source(item: pytest.Item) -> Path | None:
@@ -68,10 +73,21 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         runs.start()
 
 
+def pytest_configure(config: pytest.Config) -> None:
+    if config.pluginmanager.hasplugin("nbval") and config.getoption("nbval", False):
+        from nbval import plugin
+
+        config.stash[SPARE] = spare = lessons.SpareKernel(plugin.RunningKernel)
+        plugin.RunningKernel = spare  # type: ignore[misc, assignment]
+
+
 def pytest_sessionfinish(session: pytest.Session) -> None:
     runs = session.config.stash.get(RUNS, None)
     if runs is not None:
         runs.close()
+    spare = session.config.stash.get(SPARE, None)
+    if spare is not None:
+        spare.close()
 
 
 @pytest.fixture(scope="session")

@@ -31,7 +31,7 @@ import argparse
 import ast
 import copy
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -173,6 +173,12 @@ def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
     return nb
 
 
+def _thread_pool(workers: int, name: str) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(workers, thread_name_prefix=name)
+
+
 class LearnerRuns:
     """The learner notebooks of ``sources`` executed in the background, ``at_once`` at a time (they mostly
     wait on long polls and timers), from :meth:`start` on. A lesson that :func:`runs_alone` is executed by
@@ -193,9 +199,7 @@ class LearnerRuns:
 
     def start(self) -> None:
         if self._pool is None:
-            from concurrent.futures import ThreadPoolExecutor
-
-            self._pool = ThreadPoolExecutor(self.at_once, thread_name_prefix="learner-run")
+            self._pool = _thread_pool(self.at_once, "learner-run")
             self._runs = {source: self._pool.submit(self._execute, source) for source in self.shared}
 
     def wait_shared(self) -> None:
@@ -217,6 +221,44 @@ class LearnerRuns:
     def close(self) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SpareKernel:
+    """Stands in for nbval's ``RunningKernel``: hands out the kernel started in the background for the same
+    arguments (or starts one) and starts the next spare: the next notebook's kernel is up when it starts."""
+
+    def __init__(self, start: Callable[..., Any]) -> None:
+        self._start = start
+        self._pool = _thread_pool(1, "spare-kernel")
+        self._spare: tuple[tuple[Any, ...], Any] | None = None
+
+    def __call__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> Any:
+        args = (kernel_name, cwd, startup_timeout)
+        spare, self._spare = self._spare, None
+        kernel = None
+        if spare and spare[0] == args:
+            try:
+                kernel = spare[1].result()
+            except Exception:  # noqa: BLE001 - the spare failed to start: start one here, which reports why
+                kernel = None
+        elif spare:
+            self._stop(spare[1])
+        if kernel is None:
+            kernel = self._start(*args)
+        self._spare = (args, self._pool.submit(self._start, *args))
+        return kernel
+
+    @staticmethod
+    def _stop(future: Any) -> None:
+        try:
+            future.result().stop()
+        except Exception:  # noqa: BLE001 - a spare that failed to start has nothing to stop
+            pass
+
+    def close(self) -> None:
+        if self._spare:
+            self._stop(self._spare[1])
+        self._pool.shutdown(wait=True)
 
 
 def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:

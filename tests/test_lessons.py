@@ -62,3 +62,61 @@ def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
 def test_learner_notebook_every_check_fails_with_blanks(source, engine_state, learner_runs):
     executed = learner_runs.result(source, timeout=600)
     assert lessons.run_problems(executed) == []
+
+
+def _lesson(tmp_path, name, alone=False):
+    nb = nbformat.v4.new_notebook()
+    if alone:
+        nb.metadata["labsqs"] = {lessons.RUN_ALONE_KEY: True}
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_learner_runs_overlap_but_a_run_alone_lesson_runs_with_nothing_beside_it(tmp_path):
+    import threading
+    import time
+
+    shared = [_lesson(tmp_path, f"0{n}-shared.ipynb") for n in range(4)]
+    alone = _lesson(tmp_path, "09-alone.ipynb", alone=True)
+    lock, active, seen = threading.Lock(), set(), {}
+
+    def execute(source):
+        with lock:
+            active.add(source.name)
+            seen[source.name] = set(active)
+        time.sleep(0.2)
+        with lock:
+            active.discard(source.name)
+        return source.name
+
+    runs = lessons.LearnerRuns([*shared, alone], at_once=2, execute=execute)
+    try:
+        assert runs.alone == [alone] and not runs.started
+        assert runs.result(alone) == alone.name  # asked first: still waits for every shared run, then runs
+        assert seen[alone.name] == {alone.name}
+        assert [runs.result(s, timeout=5) for s in shared] == [s.name for s in shared]
+        assert max(len(s) for s in seen.values()) == 2  # the shared ones did overlap, two at a time
+    finally:
+        runs.close()
+
+
+def test_spare_kernel_hands_out_the_kernel_started_in_the_background():
+    started, stopped = [], []
+
+    class Kernel:
+        def __init__(self, *args):
+            self.args = args
+            started.append(self)
+
+        def stop(self):
+            stopped.append(self)
+
+    spare = lessons.SpareKernel(Kernel)
+    first = spare("python3", "/nb", 60)  # started here; a spare starts in the background
+    second = spare("python3", "/nb", 60)  # that spare; the next one starts
+    other = spare("python3", "/elsewhere", 60)  # other arguments: the spare does not fit and is stopped
+    spare.close()  # stops the last spare
+    assert first is started[0] and second is started[1] and other is started[3]
+    assert other.args == ("python3", "/elsewhere", 60)
+    assert stopped == [started[2], started[4]] and started[4].args == other.args and len(started) == 5
