@@ -73,12 +73,14 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         runs.start()
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    if config.pluginmanager.hasplugin("nbval") and config.getoption("nbval", False):
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("nbval", False) and not session.config.getoption("collectonly", False):
         from nbval import plugin
 
-        config.stash[SPARE] = spare = lessons.SpareKernel(plugin.RunningKernel)
-        plugin.RunningKernel = spare  # type: ignore[misc, assignment]
+        notebooks = {item.path for item in session.items if isinstance(item, plugin.IPyNbCell)}
+        if notebooks:
+            session.config.stash[SPARE] = spare = lessons.SpareKernel(plugin.RunningKernel, len(notebooks))
+            plugin.RunningKernel = spare  # type: ignore[misc, assignment]
 
 
 def pytest_sessionfinish(session: pytest.Session) -> None:

@@ -227,10 +227,12 @@ class SpareKernel:
     """Stands in for nbval's ``RunningKernel``: hands out the kernel started in the background for the same
     arguments (or starts one) and starts the next spare: the next notebook's kernel is up when it starts."""
 
-    def __init__(self, start: Callable[..., Any]) -> None:
+    def __init__(self, start: Callable[..., Any], kernels: int | None = None) -> None:
         self._start = start
+        self.kernels = kernels  # how many will be asked for, if known: no spare is started after the last
         self._pool = _thread_pool(1, "spare-kernel")
         self._spare: tuple[tuple[Any, ...], Any] | None = None
+        self.handed_out = 0
 
     def __call__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> Any:
         args = (kernel_name, cwd, startup_timeout)
@@ -245,7 +247,9 @@ class SpareKernel:
             self._stop(spare[1])
         if kernel is None:
             kernel = self._start(*args)
-        self._spare = (args, self._pool.submit(self._start, *args))
+        self.handed_out += 1
+        if self.kernels is None or self.handed_out < self.kernels:
+            self._spare = (args, self._pool.submit(self._start, *args))
         return kernel
 
     @staticmethod

@@ -120,3 +120,7 @@ def test_spare_kernel_hands_out_the_kernel_started_in_the_background():
     assert first is started[0] and second is started[1] and other is started[3]
     assert other.args == ("python3", "/elsewhere", 60)
     assert stopped == [started[2], started[4]] and started[4].args == other.args and len(started) == 5
+    counted = lessons.SpareKernel(Kernel, kernels=2)
+    counted("python3", "/nb", 60), counted("python3", "/nb", 60)
+    counted.close()
+    assert len(started) == 5 + 2, "no spare after the last kernel that will be asked for"
