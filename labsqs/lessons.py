@@ -31,7 +31,7 @@ import argparse
 import ast
 import copy
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -171,6 +171,98 @@ def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
     NotebookClient(nb, timeout=timeout_seconds, kernel_name="python3", allow_errors=True,
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     return nb
+
+
+def _thread_pool(workers: int, name: str) -> Any:
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(workers, thread_name_prefix=name)
+
+
+class LearnerRuns:
+    """The learner notebooks of ``sources`` executed in the background, ``at_once`` at a time (they mostly
+    wait on long polls and timers), from :meth:`start` on. A lesson that :func:`runs_alone` is executed by
+    :meth:`result` in the caller, after every background run ended, so nothing else runs beside it as long as
+    the caller runs nothing else meanwhile (tests/ orders the lesson tests so)."""
+
+    def __init__(self, sources: Sequence[Path], at_once: int = 3, execute: Any = None) -> None:
+        self.alone = [s for s in sources if runs_alone(s)]
+        self.shared = [s for s in sources if s not in self.alone]
+        self.at_once = at_once
+        self._execute = execute or execute_learner
+        self._pool: Any = None
+        self._runs: dict[Path, Any] = {}
+
+    @property
+    def started(self) -> bool:
+        return self._pool is not None
+
+    def start(self) -> None:
+        if self._pool is None:
+            self._pool = _thread_pool(self.at_once, "learner-run")
+            self._runs = {source: self._pool.submit(self._execute, source) for source in self.shared}
+
+    def wait_shared(self) -> None:
+        """Start the background runs if needed and wait until every one ended (before a run-alone lesson)."""
+        from concurrent.futures import wait
+
+        self.start()
+        wait(self._runs.values())
+
+    def result(self, source: Path, timeout: float | None = None) -> Notebook:
+        if source in self.alone:
+            self.wait_shared()
+            return self._execute(source)
+        self.start()
+        if source not in self._runs:
+            raise KeyError(f"{source.name} is not one of the learner runs")
+        return self._runs[source].result(timeout=timeout)
+
+    def close(self) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+
+class SpareKernel:
+    """Stands in for nbval's ``RunningKernel``: hands out the kernel started in the background for the same
+    arguments (or starts one) and starts the next spare: the next notebook's kernel is up when it starts."""
+
+    def __init__(self, start: Callable[..., Any], kernels: int | None = None) -> None:
+        self._start = start
+        self.kernels = kernels  # how many will be asked for, if known: no spare is started after the last
+        self._pool = _thread_pool(1, "spare-kernel")
+        self._spare: tuple[tuple[Any, ...], Any] | None = None
+        self.handed_out = 0
+
+    def __call__(self, kernel_name: str, cwd: str | None = None, startup_timeout: int = 60) -> Any:
+        args = (kernel_name, cwd, startup_timeout)
+        spare, self._spare = self._spare, None
+        kernel = None
+        if spare and spare[0] == args:
+            try:
+                kernel = spare[1].result()
+            except Exception:  # noqa: BLE001 - the spare failed to start: start one here, which reports why
+                kernel = None
+        elif spare:
+            self._stop(spare[1])
+        if kernel is None:
+            kernel = self._start(*args)
+        self.handed_out += 1
+        if self.kernels is None or self.handed_out < self.kernels:
+            self._spare = (args, self._pool.submit(self._start, *args))
+        return kernel
+
+    @staticmethod
+    def _stop(future: Any) -> None:
+        try:
+            future.result().stop()
+        except Exception:  # noqa: BLE001 - a spare that failed to start has nothing to stop
+            pass
+
+    def close(self) -> None:
+        if self._spare:
+            self._stop(self._spare[1])
+        self._pool.shutdown(wait=True)
 
 
 def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:

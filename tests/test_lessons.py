@@ -9,8 +9,6 @@ passes with the blank unfilled, or an exercise without a check, fails this test.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor, wait
-
 import nbformat
 import pytest
 
@@ -55,33 +53,74 @@ def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
     assert any("passes with the blank unfilled" in p for p in problems)
 
 
-# The lessons mostly wait (long polls, timeouts): overlapping them saves minutes. A lesson whose run needs the
-# machine to itself (a load test, timing) says so in its metadata and runs after the others, alone.
-LEARNER_RUNS_AT_ONCE = 3
-
-
-@pytest.fixture(scope="session")
-def learner_runs(engine_state, request):
-    """The selected learner notebooks, executed in the background (a few at a time) from the first test
-    that asks."""
-    wanted = [item.callspec.params["source"] for item in request.session.items
-              if getattr(item, "originalname", "") == "test_learner_notebook_every_check_fails_with_blanks"]
-    alone = [s for s in wanted if lessons.runs_alone(s)]
-    together = [s for s in wanted if s not in alone]
-    with ThreadPoolExecutor(LEARNER_RUNS_AT_ONCE) as pool, ThreadPoolExecutor(1) as solo:
-        runs = {source: pool.submit(lessons.execute_learner, source) for source in together}
-        others = list(runs.values())  # not runs.values() later: an alone lesson would wait for its own run
-
-        def after_the_others(source):
-            wait(others)
-            return lessons.execute_learner(source)
-
-        runs.update({source: solo.submit(after_the_others, source) for source in alone})
-        yield runs
+# The learner runs are scheduled by the root conftest.py (fixture ``learner_runs``): in the background, a few
+# at a time, beside nbval's runs of the solutions; a run-alone lesson runs last, alone.
 
 
 @pytest.mark.engine
 @pytest.mark.parametrize("source", SOURCES, ids=lambda p: p.stem[:2])
-def test_learner_notebook_every_check_fails_with_blanks(source, learner_runs):
-    executed = learner_runs[source].result(timeout=600)
+def test_learner_notebook_every_check_fails_with_blanks(source, engine_state, learner_runs):
+    executed = learner_runs.result(source, timeout=600)
     assert lessons.run_problems(executed) == []
+
+
+def _lesson(tmp_path, name, alone=False):
+    nb = nbformat.v4.new_notebook()
+    if alone:
+        nb.metadata["labsqs"] = {lessons.RUN_ALONE_KEY: True}
+    path = tmp_path / name
+    nbformat.write(nb, path)
+    return path
+
+
+def test_learner_runs_overlap_but_a_run_alone_lesson_runs_with_nothing_beside_it(tmp_path):
+    import threading
+    import time
+
+    shared = [_lesson(tmp_path, f"0{n}-shared.ipynb") for n in range(4)]
+    alone = _lesson(tmp_path, "09-alone.ipynb", alone=True)
+    lock, active, seen = threading.Lock(), set(), {}
+
+    def execute(source):
+        with lock:
+            active.add(source.name)
+            seen[source.name] = set(active)
+        time.sleep(0.2)
+        with lock:
+            active.discard(source.name)
+        return source.name
+
+    runs = lessons.LearnerRuns([*shared, alone], at_once=2, execute=execute)
+    try:
+        assert runs.alone == [alone] and not runs.started
+        assert runs.result(alone) == alone.name  # asked first: still waits for every shared run, then runs
+        assert seen[alone.name] == {alone.name}
+        assert [runs.result(s, timeout=5) for s in shared] == [s.name for s in shared]
+        assert max(len(s) for s in seen.values()) == 2  # the shared ones did overlap, two at a time
+    finally:
+        runs.close()
+
+
+def test_spare_kernel_hands_out_the_kernel_started_in_the_background():
+    started, stopped = [], []
+
+    class Kernel:
+        def __init__(self, *args):
+            self.args = args
+            started.append(self)
+
+        def stop(self):
+            stopped.append(self)
+
+    spare = lessons.SpareKernel(Kernel)
+    first = spare("python3", "/nb", 60)  # started here; a spare starts in the background
+    second = spare("python3", "/nb", 60)  # that spare; the next one starts
+    other = spare("python3", "/elsewhere", 60)  # other arguments: the spare does not fit and is stopped
+    spare.close()  # stops the last spare
+    assert first is started[0] and second is started[1] and other is started[3]
+    assert other.args == ("python3", "/elsewhere", 60)
+    assert stopped == [started[2], started[4]] and started[4].args == other.args and len(started) == 5
+    counted = lessons.SpareKernel(Kernel, kernels=2)
+    counted("python3", "/nb", 60), counted("python3", "/nb", 60)
+    counted.close()
+    assert len(started) == 5 + 2, "no spare after the last kernel that will be asked for"

@@ -1,0 +1,97 @@
+"""The lessons in both directions, scheduled so their waits overlap (issue 13: the notebook suite < 4 min).
+
+nbval runs each lesson's source (``notebooks/solutions/``) one after the other; the learner notebooks
+(``tests/test_lessons.py``) are executed in the background by :class:`labsqs.lessons.LearnerRuns`, a few at a
+time, from the first lesson test on — so while nbval runs the solutions, the learner runs go on beside it
+(both mostly wait on long polls and timers). The collected tests are ordered so::
+
+    every other test  →  nbval of the lessons  →  nbval of the run-alone lessons  →  the learner tests
+
+and a run-alone lesson (notebook metadata ``labsqs.run_alone``: 09 alarm timing, 10 a Locust run) has the
+machine to itself in both directions: nbval reaches it only after every background run ended, and its learner
+notebook is executed in its own test, after every other one. With no learner test selected nothing moves.
+
+nbval starts a fresh kernel for each notebook; :class:`labsqs.lessons.SpareKernel` starts the next one while
+the current notebook runs (a kernel start costs seconds on this 2-core machine): nbval's chain does not wait.
+The kernel is as fresh as nbval's own: nothing runs in it before the notebook's first cell.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from labsqs import lessons
+
+LEARNER_TEST = "test_learner_notebook_every_check_fails_with_blanks"
+LEARNER_RUNS_AT_ONCE = 3
+RUNS = pytest.StashKey[lessons.LearnerRuns]()
+ALONE_NBVAL = pytest.StashKey[set[str]]()  # node ids: nbval cells of run-alone lessons
+LESSON_BLOCK = pytest.StashKey[set[str]]()  # node ids: every lesson item (nbval cells and learner tests)
+SPARE = pytest.StashKey[lessons.SpareKernel]()
+
+
+def _learner_source(item: pytest.Item) -> Path | None:
+    if getattr(item, "originalname", "") != LEARNER_TEST:
+        return None
+    return item.callspec.params["source"]  # type: ignore[attr-defined]
+
+
+@pytest.hookimpl(trylast=True)  # after -k / -m deselection
+def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config, items: list[pytest.Item]):
+    learner = [item for item in items if _learner_source(item)]
+    wanted = [_learner_source(item) for item in learner]
+    runs = lessons.LearnerRuns([s for s in wanted if s], at_once=LEARNER_RUNS_AT_ONCE)
+    config.stash[RUNS] = runs
+    sources = {s.resolve() for s in lessons.sources()}
+    alone = {s.resolve() for s in lessons.sources() if lessons.runs_alone(s)}
+    nbval = [item for item in items if item not in learner and Path(item.path).resolve() in sources]
+    nbval_alone = [item for item in nbval if Path(item.path).resolve() in alone]
+    config.stash[ALONE_NBVAL] = {item.nodeid for item in nbval_alone}
+    config.stash[LESSON_BLOCK] = {item.nodeid for item in nbval + learner}
+    if not learner:
+        return
+    learner_alone = [item for item in learner if _learner_source(item) in runs.alone]
+    moved = set(nbval + learner)
+    items[:] = ([item for item in items if item not in moved]
+                + [item for item in nbval if item not in nbval_alone] + nbval_alone
+                + [item for item in learner if item not in learner_alone] + learner_alone)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    runs = item.config.stash.get(RUNS, None)
+    if runs is None or not runs.shared or item.nodeid not in item.config.stash[LESSON_BLOCK]:
+        return
+    if item.nodeid in item.config.stash[ALONE_NBVAL]:
+        runs.wait_shared()
+    elif not runs.started:
+        from labsqs import engine
+
+        engine.up(progress=lambda _: None)  # as the engine_state fixture: reused when running (make test)
+        runs.start()
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    if session.config.getoption("nbval", False) and not session.config.getoption("collectonly", False):
+        from nbval import plugin
+
+        notebooks = {item.path for item in session.items if isinstance(item, plugin.IPyNbCell)}
+        if notebooks:
+            session.config.stash[SPARE] = spare = lessons.SpareKernel(plugin.RunningKernel, len(notebooks))
+            plugin.RunningKernel = spare  # type: ignore[misc, assignment]
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    runs = session.config.stash.get(RUNS, None)
+    if runs is not None:
+        runs.close()
+    spare = session.config.stash.get(SPARE, None)
+    if spare is not None:
+        spare.close()
+
+
+@pytest.fixture(scope="session")
+def learner_runs(request: pytest.FixtureRequest) -> lessons.LearnerRuns:
+    return request.config.stash[RUNS]
