@@ -248,8 +248,11 @@ def test_cloudwatch_counts_what_was_sent_received_and_deleted(sqs, cloudwatch, m
     # WHEN the counters are read back from CloudWatch (GetMetricData, 10 s periods)
     frame = wait_for_metrics(
         lambda: metrics.metric_data([url, empty], start=since, period_seconds=10, cloudwatch=cloudwatch),
-        lambda f: totals(f[f["queue"] == queue_name(url)]).get("NumberOfMessagesDeleted", 0) >= len(got),
-        "the deletes to reach CloudWatch",
+        lambda f: (
+            totals(f[f["queue"] == queue_name(url)]).get("NumberOfMessagesDeleted", 0) >= len(got)
+            and totals(f[f["queue"] == queue_name(url)]).get("NumberOfMessagesSent", 0) >= 7
+        ),  # each counter is published on its own schedule (every 5 s): wait for the sends too
+        "the sends and deletes to reach CloudWatch",
     )
 
     # THEN they are exactly what was done, per queue, summed with the Sum statistic
