@@ -195,4 +195,6 @@ def test_the_limits_module_names_its_source(module):
 def test_docs_architecture_lists_every_module():
     docs = (PACKAGE.parent / "docs" / "architecture.md").read_text()
     missing = sorted(m for m in _modules() if not m.endswith("__main__") and f"`{m}`" not in docs)
-    assert not missing, f"docs/architecture.md has no line for {missing}: add one (floor, module, what it holds)"
+    assert not missing, (
+        f"docs/architecture.md has no line for {missing}: add one (floor, module, what it holds)"
+    )
