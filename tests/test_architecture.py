@@ -46,6 +46,8 @@ LAYERS: dict[str, int] = {
     # entry points
     "labsqs.demo": 6,
     "labsqs.cli": 6,
+    "labsqs.load.__main__": 6,  # ``python -m labsqs.load``: the command line with its first word given
+    "labsqs.plan.__main__": 6,
     "labsqs": 6,  # the package's __init__
 }
 LAYER_NAMES = {0: "errors", 1: "engine", 2: "client", 3: "base", 4: "core", 5: "tools", 6: "entry points"}

@@ -65,7 +65,7 @@ if TYPE_CHECKING:
         settle,
     )
     from labsqs.load.analysis import PLANNER_TOLERANCE, RunResult, analyse, planner_check, read_locust_stats
-    from labsqs.load.command import cmd_bench, main, register_cli
+    from labsqs.load.command import cmd_bench, register_cli
     from labsqs.load.orchestrator import (
         LOADTESTS_DIR,
         bench,
@@ -98,7 +98,7 @@ if TYPE_CHECKING:
 _HOMES = {
     "accounting": "EVENT_FIELDS Accounting dlq_message_ids read_counters read_events settle",
     "analysis": "PLANNER_TOLERANCE RunResult analyse planner_check read_locust_stats",
-    "command": "cmd_bench main register_cli",
+    "command": "cmd_bench register_cli",
     "orchestrator": "LOADTESTS_DIR bench locust_command locustfile run_config started_load_engine",
     "report": "EngineInfo render_summary write_report",
     "spec": "MAX_GROUPS MAX_MESSAGES_PER_RUN MAX_PROCESSES MAX_RUN_SECONDS MAX_USERS QUEUE_TYPES SCENARIOS "
@@ -136,7 +136,6 @@ __all__ = [
     "load_queue_spec",
     "locust_command",
     "locustfile",
-    "main",
     "matrix",
     "parse_handler_time",
     "planner_check",

@@ -2,6 +2,6 @@
 
 import sys
 
-from labsqs.load.command import main
+from labsqs.cli import main
 
-sys.exit(main())
+sys.exit(main(["bench", *sys.argv[1:]]))

@@ -9,7 +9,6 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
-from labsqs.errors import LabSqsError
 from labsqs.load.spec import MAX_PROCESSES, SCENARIOS, int_in
 
 if TYPE_CHECKING:
@@ -93,17 +92,3 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Cal
         help="required with --engine aws: the run sends real, billed requests",
     )
     commands["bench"] = cmd_bench
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m labsqs.load`` = ``labsqs bench``."""
-    parser = argparse.ArgumentParser(prog="labsqs")
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands: dict[str, Callable] = {}
-    register_cli(sub, commands)
-    args = parser.parse_args(["bench", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return commands["bench"](args)
-    except LabSqsError as exc:
-        print(f"labsqs: {exc}", file=sys.stderr)
-        return 2

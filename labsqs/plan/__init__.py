@@ -73,7 +73,6 @@ from labsqs.plan.assumptions import (
 from labsqs.plan.command import (
     RATE_UNITS_SECONDS,
     cmd_plan,
-    main,
     measure_request_latency,
     parse_rate,
     register_cli,
@@ -123,7 +122,7 @@ __all__ = [
     "RunPrediction", "Sizing", "Workload", "aws_cap_messages_per_second", "aws_cap_text", "batch_fill",
     "billed_chunks", "cmd_plan", "consumer_cycle_seconds", "consumer_rate", "departures",
     "empty_receives_per_second", "erlang_c", "estimate_cost", "estimate_requests", "handoff_seconds",
-    "held_seconds_p99", "main", "measure_request_latency", "monthly_requests", "parallel_lanes",
+    "held_seconds_p99", "measure_request_latency", "monthly_requests", "parallel_lanes",
     "parse_handler_time", "parse_rate", "plan", "predict_load_run", "queue_wait_seconds",
     "recommended_max_receive_count", "register_cli", "sweep", "usd_for_requests", "workload_from_args",
 ]  # fmt: skip

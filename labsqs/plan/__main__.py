@@ -2,6 +2,6 @@
 
 import sys
 
-from labsqs.plan.command import main
+from labsqs.cli import main
 
-sys.exit(main())
+sys.exit(main(["plan", *sys.argv[1:]]))

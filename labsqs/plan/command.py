@@ -6,8 +6,7 @@ from __future__ import annotations
 import argparse
 import math
 import statistics
-import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from labsqs.base.limits import MAX_BATCH_ENTRIES, MAX_WAIT_TIME_SECONDS
@@ -186,19 +185,3 @@ def register_cli(subparsers: argparse._SubParsersAction, commands: dict[str, Cal
     p.add_argument("--failure-rate", type=_plan_error(_number), help="transient failure rate (default 0.01)")
     p.add_argument("--high-throughput", action="store_true", help="FIFO high-throughput mode is on")
     commands["plan"] = cmd_plan
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """``python -m labsqs.plan`` = ``labsqs plan``."""
-    from labsqs.errors import LabSqsError
-
-    parser = argparse.ArgumentParser(prog="labsqs")
-    sub = parser.add_subparsers(dest="command", required=True)
-    commands: dict[str, Callable] = {}
-    register_cli(sub, commands)
-    args = parser.parse_args(["plan", *(argv if argv is not None else sys.argv[1:])])
-    try:
-        return commands["plan"](args)
-    except LabSqsError as exc:
-        print(f"labsqs: {exc}", file=sys.stderr)
-        return 2
