@@ -314,14 +314,11 @@ def delete_queue(
     dlq_url = queue.dlq_url if isinstance(queue, Queue) else None
     if with_dlq and dlq_url is None:
         try:
-            redrive = client.get_queue_attributes(QueueUrl=url, AttributeNames=["RedrivePolicy"])
-        except ClientError as err:
-            if queue_missing(err) and missing_ok:
+            text = read_attributes(client, url, ["RedrivePolicy"]).get("RedrivePolicy")
+        except QueueNotFound:
+            if missing_ok:
                 return
-            if queue_missing(err):
-                raise queue_not_found(url, err) from err
             raise
-        text = redrive.get("Attributes", {}).get("RedrivePolicy")
         if text:
             dlq_url = _find_url(client, RedrivePolicy.parse(text).dlq_name)
     try:
