@@ -7,9 +7,11 @@ time, from the first lesson test on — so while nbval runs the solutions, the l
 
     every other test  →  nbval of the lessons  →  nbval of the run-alone lessons  →  the learner tests
 
-and a run-alone lesson (notebook metadata ``labsqs.run_alone``: 09 alarm timing, 10 a Locust run) has the
-machine to itself in both directions: nbval reaches it only after every background run ended, and its learner
-notebook is executed in its own test, after every other one. With no learner test selected nothing moves.
+and a run-alone lesson (notebook metadata ``labsqs.run_alone``) has the machine to itself: nbval reaches it
+only after every background run ended (09: its stored outputs follow CloudWatch's alarm periods; 10: a Locust
+run). With ``true`` (10) its learner notebook is executed in its own test, after every other one; with
+``"solutions"`` (09) its learner run, whose outputs nobody compares, is one of the background runs. With no
+learner test selected nothing moves.
 
 nbval starts a fresh kernel for each notebook; :class:`labsqs.lessons.SpareKernel` starts the next one while
 the current notebook runs (a kernel start costs seconds on this 2-core machine): nbval's chain does not wait.
@@ -45,7 +47,7 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     runs = lessons.LearnerRuns([s for s in wanted if s], at_once=LEARNER_RUNS_AT_ONCE)
     config.stash[RUNS] = runs
     sources = {s.resolve() for s in lessons.sources()}
-    alone = {s.resolve() for s in lessons.sources() if lessons.runs_alone(s)}
+    alone = {s.resolve() for s in lessons.sources() if lessons.runs_alone(s)}  # nbval's direction
     nbval = [item for item in items if item not in learner and Path(item.path).resolve() in sources]
     nbval_alone = [item for item in nbval if Path(item.path).resolve() in alone]
     config.stash[ALONE_NBVAL] = {item.nodeid for item in nbval_alone}

@@ -150,14 +150,19 @@ def run_problems(executed: Notebook) -> list[str]:
     return problems
 
 
-RUN_ALONE_KEY = "run_alone"  # notebook metadata labsqs.run_alone: true -> not executed beside other lessons
+RUN_ALONE_KEY = "run_alone"  # notebook metadata labsqs.run_alone: true or "solutions" (see runs_alone)
+SOLUTIONS_ONLY = "solutions"
 
 
-def runs_alone(source: Path) -> bool:
-    """Does this lesson need the machine to itself when its learner notebook is executed (a load test)?"""
+def runs_alone(source: Path, learner: bool = False) -> bool:
+    """Does this lesson need the machine to itself when it is executed? Notebook metadata
+    ``labsqs.run_alone``: ``true`` in both directions (a Locust run: it starves beside other lessons, and
+    starves them); ``"solutions"`` only for nbval's run of the source, whose stored outputs depend on timing
+    (CloudWatch alarm periods): its learner run, whose outputs nobody compares, runs in the background."""
     import nbformat
 
-    return bool(nbformat.read(source, as_version=4).metadata.get("labsqs", {}).get(RUN_ALONE_KEY))
+    value = nbformat.read(source, as_version=4).metadata.get("labsqs", {}).get(RUN_ALONE_KEY)
+    return value is True or (value == SOLUTIONS_ONLY and not learner)
 
 
 def execute_learner(source: Path, timeout_seconds: int = 120) -> Notebook:
@@ -181,12 +186,12 @@ def _thread_pool(workers: int, name: str) -> Any:
 
 class LearnerRuns:
     """The learner notebooks of ``sources`` executed in the background, ``at_once`` at a time (they mostly
-    wait on long polls and timers), from :meth:`start` on. A lesson that :func:`runs_alone` is executed by
-    :meth:`result` in the caller, after every background run ended, so nothing else runs beside it as long as
-    the caller runs nothing else meanwhile (tests/ orders the lesson tests so)."""
+    wait on long polls and timers), from :meth:`start` on. A lesson whose learner run :func:`runs_alone` is
+    executed by :meth:`result` in the caller, after every background run ended, so nothing else runs beside
+    it as long as the caller runs nothing else meanwhile (tests/ orders the lesson tests so)."""
 
     def __init__(self, sources: Sequence[Path], at_once: int = 3, execute: Any = None) -> None:
-        self.alone = [s for s in sources if runs_alone(s)]
+        self.alone = [s for s in sources if runs_alone(s, learner=True)]
         self.shared = [s for s in sources if s not in self.alone]
         self.at_once = at_once
         self._execute = execute or execute_learner

@@ -67,7 +67,7 @@ def test_learner_notebook_every_check_fails_with_blanks(source, engine_state, le
 def _lesson(tmp_path, name, alone=False):
     nb = nbformat.v4.new_notebook()
     if alone:
-        nb.metadata["labsqs"] = {lessons.RUN_ALONE_KEY: True}
+        nb.metadata["labsqs"] = {lessons.RUN_ALONE_KEY: alone}
     path = tmp_path / name
     nbformat.write(nb, path)
     return path
@@ -77,7 +77,8 @@ def test_learner_runs_overlap_but_a_run_alone_lesson_runs_with_nothing_beside_it
     import threading
     import time
 
-    shared = [_lesson(tmp_path, f"0{n}-shared.ipynb") for n in range(4)]
+    shared = [_lesson(tmp_path, f"0{n}-shared.ipynb") for n in range(3)]
+    shared.append(_lesson(tmp_path, "08-solutions-alone.ipynb", alone=lessons.SOLUTIONS_ONLY))
     alone = _lesson(tmp_path, "09-alone.ipynb", alone=True)
     lock, active, seen = threading.Lock(), set(), {}
 
@@ -92,7 +93,8 @@ def test_learner_runs_overlap_but_a_run_alone_lesson_runs_with_nothing_beside_it
 
     runs = lessons.LearnerRuns([*shared, alone], at_once=2, execute=execute)
     try:
-        assert runs.alone == [alone] and not runs.started
+        assert runs.alone == [alone] and not runs.started  # "solutions": only nbval's run is alone
+        assert [lessons.runs_alone(s) for s in (shared[0], shared[-1], alone)] == [False, True, True]
         assert runs.result(alone) == alone.name  # asked first: still waits for every shared run, then runs
         assert seen[alone.name] == {alone.name}
         assert [runs.result(s, timeout=5) for s in shared] == [s.name for s in shared]
