@@ -20,6 +20,7 @@ The kernel is as fresh as nbval's own: nothing runs in it before the notebook's 
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -27,11 +28,15 @@ import pytest
 from labsqs import lessons
 
 LEARNER_TEST = "test_learner_notebook_every_check_fails_with_blanks"
-LEARNER_RUNS_AT_ONCE = 3
+LEARNER_RUNS_AT_ONCE = 2
 RUNS = pytest.StashKey[lessons.LearnerRuns]()
 ALONE_NBVAL = pytest.StashKey[set[str]]()  # node ids: nbval cells of run-alone lessons
 LESSON_BLOCK = pytest.StashKey[set[str]]()  # node ids: every lesson item (nbval cells and learner tests)
 SPARE = pytest.StashKey[lessons.SpareKernel]()
+# nbval of these lessons runs in a second pytest process beside this one's chain (about half of the shared
+# chain's time, the calmer half: the timing-sensitive 02, 04, 05, 07 stay here); their cells report here
+CHAIN = pytest.StashKey[lessons.NbvalChain]()
+SECOND_CHAIN_LESSONS = ("06", "08", "11", "12", "13", "14", "15", "16")
 
 
 def _learner_source(item: pytest.Item) -> Path | None:
@@ -55,31 +60,69 @@ def pytest_collection_modifyitems(session: pytest.Session, config: pytest.Config
     if not learner:
         return
     learner_alone = [item for item in learner if _learner_source(item) in runs.alone]
+    split = not os.environ.get(lessons.SECOND_CHAIN_ENV)  # the second process does not split again
+    second = [item for item in nbval
+              if split and item not in nbval_alone and Path(item.path).name[:2] in SECOND_CHAIN_LESSONS]
+    chain = lessons.NbvalChain(sorted({Path(item.path) for item in second}))
+    config.stash[CHAIN] = chain
+    for item in second:
+        _answer_from(chain, item)
     moved = set(nbval + learner)
     items[:] = ([item for item in items if item not in moved]
-                + [item for item in nbval if item not in nbval_alone] + nbval_alone
+                + [item for item in nbval if item not in nbval_alone and item not in second]
+                + second + nbval_alone
                 + [item for item in learner if item not in learner_alone] + learner_alone)
+
+
+def _answer_from(chain: lessons.NbvalChain, item: pytest.Item) -> None:
+    """This nbval cell's outcome comes from the second process's run of its notebook, not a kernel here."""
+    original = item.repr_failure
+
+    def runtest() -> None:
+        outcome, report = chain.result(Path(item.path).name, item.name)
+        if outcome == "skipped":
+            pytest.skip(report or "skipped in the second nbval process")
+        if outcome == "failed":
+            raise lessons.ChainFailure(report)
+
+    def repr_failure(excinfo, style=None):  # type: ignore[no-untyped-def]
+        if isinstance(excinfo.value, lessons.ChainFailure):
+            return f"nbval in the second process (its output: {chain.log}):\n{excinfo.value}"
+        return original(excinfo)
+
+    item.runtest = runtest  # type: ignore[method-assign]
+    item.repr_failure = repr_failure  # type: ignore[method-assign]
+    item.parent.setup = lambda: None  # type: ignore[method-assign, union-attr]  # no kernel here
 
 
 @pytest.hookimpl(tryfirst=True)
 def pytest_runtest_setup(item: pytest.Item) -> None:
-    runs = item.config.stash.get(RUNS, None)
-    if runs is None or not runs.shared or item.nodeid not in item.config.stash[LESSON_BLOCK]:
+    runs, chain = item.config.stash.get(RUNS, None), item.config.stash.get(CHAIN, None)
+    if runs is None or item.nodeid not in item.config.stash[LESSON_BLOCK]:
+        return
+    if not runs.shared and (chain is None or not chain.sources):
         return
     if item.nodeid in item.config.stash[ALONE_NBVAL]:
         runs.wait_shared()
+        if chain is not None:
+            chain.wait()
     elif not runs.started:
         from labsqs import engine
 
         engine.up(progress=lambda _: None)  # as the engine_state fixture: reused when running (make test)
         runs.start()
+        if chain is not None:
+            chain.start()
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:
     if session.config.getoption("nbval", False) and not session.config.getoption("collectonly", False):
         from nbval import plugin
 
-        notebooks = {item.path for item in session.items if isinstance(item, plugin.IPyNbCell)}
+        chain = session.config.stash.get(CHAIN, None)
+        elsewhere = {str(path) for path in chain.sources} if chain is not None else set()
+        notebooks = {item.path for item in session.items
+                     if isinstance(item, plugin.IPyNbCell) and str(item.path) not in elsewhere}
         if notebooks:
             session.config.stash[SPARE] = spare = lessons.SpareKernel(plugin.RunningKernel, len(notebooks))
             plugin.RunningKernel = spare  # type: ignore[misc, assignment]
@@ -92,6 +135,9 @@ def pytest_sessionfinish(session: pytest.Session) -> None:
     spare = session.config.stash.get(SPARE, None)
     if spare is not None:
         spare.close()
+    chain = session.config.stash.get(CHAIN, None)
+    if chain is not None:
+        chain.close()
 
 
 @pytest.fixture(scope="session")

@@ -270,6 +270,109 @@ class SpareKernel:
         self._pool.shutdown(wait=True)
 
 
+SECOND_CHAIN_ENV = "LABSQS_NBVAL_SECOND_CHAIN"  # set in the second process: it does not split again
+
+
+class ChainFailure(Exception):
+    """A cell that failed in the second nbval process; the message is that process's report of it."""
+
+
+class NbvalChain:
+    """nbval's run of ``sources`` in a second pytest process, started by :meth:`start` and running beside the
+    first process's own chain of lessons (both mostly wait on long polls and timers). :meth:`result` waits for
+    it to end and answers one cell's outcome from its JUnit XML, keyed like nbval's items: the notebook's
+    file name and ``Cell N``. The process is plain ``python -m pytest`` with the project's options, so nbval
+    compares outputs there exactly as it does here."""
+
+    def __init__(self, sources: Sequence[Path], rootdir: Path = NOTEBOOKS_DIR.parent,
+                 options: Sequence[str] = ()) -> None:
+        import tempfile
+
+        self.sources = list(sources)
+        self.rootdir = rootdir
+        self.options = list(options)  # beyond the project's own (pyproject.toml's addopts, in rootdir)
+        self._workdir = Path(tempfile.gettempdir()) / "labsqs-nbval-chain-unstarted"  # a fresh one on start
+        self.returncode: int | None = None
+        self._proc: Any = None
+        self._results: dict[tuple[str, str], tuple[str, str]] | None = None
+
+    @property
+    def xml(self) -> Path:
+        return self._workdir / "nbval.xml"
+
+    @property
+    def log(self) -> Path:
+        return self._workdir / "nbval.log"
+
+    @property
+    def command(self) -> list[str]:
+        return [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-q", "--color=no",
+                f"--junitxml={self.xml}", *self.options, *(str(s) for s in self.sources)]
+
+    def start(self) -> None:
+        import os
+        import subprocess
+        import tempfile
+
+        if self._proc is None and self.sources:
+            self._workdir = Path(tempfile.mkdtemp(prefix="labsqs-nbval-chain-"))
+            env = {**os.environ, SECOND_CHAIN_ENV: "1"}
+            with open(self.log, "wb") as log:  # the child keeps its own handle
+                self._proc = subprocess.Popen(self.command, cwd=self.rootdir, stdout=log,
+                                              stderr=subprocess.STDOUT, env=env)
+
+    def wait(self) -> dict[tuple[str, str], tuple[str, str]]:
+        """Start it if needed, wait until it ended; every cell's (outcome, report) by (notebook, cell)."""
+        if self._results is None:
+            self.start()
+            self.returncode = self._proc.wait() if self._proc is not None else 0
+            self._results = read_junit(self.xml) if self._proc is not None and self.xml.exists() else {}
+        return self._results
+
+    def result(self, notebook: str, cell: str) -> tuple[str, str]:
+        found = self.wait().get((notebook, cell))
+        if found is None:
+            tail = self.log.read_text(errors="replace")[-3000:] if self.log.exists() else ""
+            return "failed", (f"no result for {notebook}::{cell}: the second nbval process "
+                              f"({' '.join(self.command)}) ended with exit code {self.returncode}; "
+                              f"its output ends with:\n{tail}")
+        return found
+
+    def close(self) -> None:
+        """Stop the process if it still runs; its output is kept only when it did not pass."""
+        import shutil
+        import signal
+        import subprocess
+
+        if self._proc is not None and self._proc.poll() is None:  # the first process was interrupted
+            self._proc.send_signal(signal.SIGINT)  # as Ctrl-C: pytest stops and nbval stops its kernels
+            try:
+                self._proc.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+                self._proc.wait()
+        if self._proc is not None and self.returncode == 0:
+            shutil.rmtree(self._workdir, ignore_errors=True)
+
+
+def read_junit(path: Path) -> dict[tuple[str, str], tuple[str, str]]:
+    """(outcome, report) of each test case in pytest's JUnit XML, by (the file's name, the test's name):
+    ``failed`` (failure or error), ``skipped`` (skip or xfail) or ``passed``."""
+    import xml.etree.ElementTree as ET
+
+    results = {}
+    for case in ET.parse(path).getroot().iter("testcase"):
+        module, _, suffix = case.get("classname", "").rpartition(".")
+        key = (f"{module.rpartition('.')[2]}.{suffix}", case.get("name", ""))
+        outcome, report = "passed", ""
+        for child in case:
+            if child.tag in ("failure", "error", "skipped"):
+                outcome = "skipped" if child.tag == "skipped" else "failed"
+                report = (child.text or "").strip() or child.get("message", "")
+        results[key] = outcome, report
+    return results
+
+
 def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]:
     """Write (or with ``check`` only compare) every learner notebook; returns the problems found."""
     import nbformat

@@ -103,6 +103,30 @@ def test_learner_runs_overlap_but_a_run_alone_lesson_runs_with_nothing_beside_it
         runs.close()
 
 
+def test_nbval_chain_answers_each_cell_from_a_second_pytest_process(tmp_path):
+    # GIVEN a lesson whose first stored output is right and whose second is wrong
+    outputs = [nbformat.v4.new_output("execute_result", {"text/plain": text}, execution_count=n)
+               for n, text in ((1, "2"), (2, "5"))]
+    cells = [nbformat.v4.new_code_cell(code, outputs=[out], execution_count=n)
+             for n, (code, out) in enumerate(zip(("1 + 1", "2 + 2"), outputs, strict=True), 1)]
+    nb = nbformat.v4.new_notebook(cells=cells)
+    path = tmp_path / "01-chain.ipynb"
+    nbformat.write(nb, path)
+    # WHEN nbval runs it in a second pytest process
+    chain = lessons.NbvalChain([path], rootdir=tmp_path, options=["--nbval", "--nbval-current-env"])
+    try:
+        chain.start()
+        passed, failed = chain.result(path.name, "Cell 0"), chain.result(path.name, "Cell 1")
+        missing = chain.result(path.name, "Cell 7")
+    finally:
+        chain.close()
+    # THEN each cell's outcome is nbval's, with its report; a cell it never ran fails and says why
+    assert passed == ("passed", "")
+    assert failed[0] == "failed" and "4" in failed[1] and "5" in failed[1], failed
+    assert missing[0] == "failed" and "exit code 1" in missing[1] and "1 failed" in missing[1], missing
+    assert chain.returncode == 1 and chain.log.exists()  # kept: it did not pass
+
+
 def test_spare_kernel_hands_out_the_kernel_started_in_the_background():
     started, stopped = [], []
 
