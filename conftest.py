@@ -1,26 +1,31 @@
 """The lessons in both directions, scheduled so their waits overlap (issue 13: the notebook suite < 4 min).
 
-nbval runs each lesson's source (``notebooks/solutions/``) one after the other; the learner notebooks
-(``tests/test_lessons.py``) are executed in the background by :class:`labsqs.lessons.LearnerRuns`, a few at a
-time, from the first lesson test on — so while nbval runs the solutions, the learner runs go on beside it
-(both mostly wait on long polls and timers). The collected tests are ordered so::
+nbval runs each lesson's source (``notebooks/solutions/``) in two chains at once: this process runs one half
+(the timing-sensitive lessons) and a second pytest process, :class:`labsqs.lessons.NbvalChain`, runs the other
+(``SECOND_CHAIN_LESSONS``); the second half's cells stay in this session and report the second process's
+outcome, with nbval's own failure text. The learner notebooks (``tests/test_lessons.py``) are executed in the
+background by :class:`labsqs.lessons.LearnerRuns`, a few at a time. All three start with the first lesson test
+and mostly wait on long polls and timers. The collected tests are ordered so::
 
-    every other test  →  nbval of the lessons  →  nbval of the run-alone lessons  →  the learner tests
+    every other test  →  nbval of the lessons (this chain, then the second chain's answers)
+                      →  nbval of the run-alone lessons  →  the learner tests
 
 and a run-alone lesson (notebook metadata ``labsqs.run_alone``) has the machine to itself: nbval reaches it
-only after every background run ended (09: its stored outputs follow CloudWatch's alarm periods; 10: a Locust
-run). With ``true`` (10) its learner notebook is executed in its own test, after every other one; with
-``"solutions"`` (09) its learner run, whose outputs nobody compares, is one of the background runs. With no
-learner test selected nothing moves.
+only after every background run and the second chain ended (09: its stored outputs follow CloudWatch's alarm
+periods; 10: a Locust run). With ``true`` (10) its learner notebook is executed in its own test, after every
+other one; with ``"solutions"`` (09) its learner run, whose outputs nobody compares, is one of the background
+runs. With no learner test selected nothing moves and nothing runs in a second process.
 
 nbval starts a fresh kernel for each notebook; :class:`labsqs.lessons.SpareKernel` starts the next one while
 the current notebook runs (a kernel start costs seconds on this 2-core machine): nbval's chain does not wait.
-The kernel is as fresh as nbval's own: nothing runs in it before the notebook's first cell.
+The kernel is as fresh as nbval's own: nothing runs in it before the notebook's first cell. The terminal
+summary ends with the lesson block's wall time.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 import pytest
@@ -36,6 +41,7 @@ SPARE = pytest.StashKey[lessons.SpareKernel]()
 # nbval of these lessons runs in a second pytest process beside this one's chain (about half of the shared
 # chain's time, the calmer half: the timing-sensitive 02, 04, 05, 07 stay here); their cells report here
 CHAIN = pytest.StashKey[lessons.NbvalChain]()
+BLOCK_TIMES = pytest.StashKey[list[float]]()  # monotonic: the lesson block's first setup, its last item's end
 SECOND_CHAIN_LESSONS = ("06", "08", "11", "12", "13", "14", "15", "16")
 
 
@@ -100,6 +106,7 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
     runs, chain = item.config.stash.get(RUNS, None), item.config.stash.get(CHAIN, None)
     if runs is None or item.nodeid not in item.config.stash[LESSON_BLOCK]:
         return
+    item.config.stash.setdefault(BLOCK_TIMES, [time.monotonic()])
     if not runs.shared and (chain is None or not chain.sources):
         return
     if item.nodeid in item.config.stash[ALONE_NBVAL]:
@@ -113,6 +120,20 @@ def pytest_runtest_setup(item: pytest.Item) -> None:
         runs.start()
         if chain is not None:
             chain.start()
+
+
+def pytest_runtest_teardown(item: pytest.Item) -> None:
+    times = item.config.stash.get(BLOCK_TIMES, None)
+    if times is not None and item.nodeid in item.config.stash[LESSON_BLOCK]:
+        times[1:] = [time.monotonic()]
+
+
+def pytest_terminal_summary(terminalreporter: pytest.TerminalReporter, config: pytest.Config) -> None:
+    times, block = config.stash.get(BLOCK_TIMES, None), config.stash.get(LESSON_BLOCK, set())
+    if times is not None and len(times) == 2:
+        minutes, seconds = divmod(round(times[1] - times[0]), 60)
+        terminalreporter.write_line(f"lesson block ({len(block)} tests, both directions): "
+                                    f"{minutes} min {seconds:02d} s")
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

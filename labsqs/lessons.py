@@ -90,6 +90,23 @@ def exercise_problems(nb: Notebook) -> list[str]:
     return problems
 
 
+NBVAL_MARKERS = ("NBVAL_CHECK_OUTPUT", "NBVAL_IGNORE_OUTPUT", "NBVAL_RAISES_EXCEPTION", "NBVAL_SKIP")
+
+
+def marker_problems(nb: Notebook) -> list[str]:
+    """nbval obeys a comment marker only when it is the whole comment (``# NBVAL_IGNORE_OUTPUT``): a line such
+    as ``# NBVAL_IGNORE_OUTPUT (timing)`` is silently not a marker, and the cell's output is compared. The
+    reason goes on the next comment line."""
+    problems = []
+    for i, c in enumerate(nb["cells"]):
+        for line in c["source"].splitlines() if c["cell_type"] == "code" else []:
+            comment = line.strip().lstrip("#").strip() if line.strip().startswith("#") else ""
+            if comment.startswith("NBVAL_") and comment not in NBVAL_MARKERS:
+                problems.append(f"cell {i}: {line.strip()!r} is not an nbval marker: put the marker alone on "
+                                f"its line, the reason on the next comment line")
+    return problems
+
+
 def learner_version(nb: Notebook, solutions_name: str | None = None) -> Notebook:
     """The learner's notebook: solution regions replaced by a stub, outputs cleared, a link to the answers."""
     from nbgrader.preprocessors import ClearSolutions  # dev extra; imported only to build
@@ -311,6 +328,7 @@ class NbvalChain:
 
     def start(self) -> None:
         import os
+        import signal
         import subprocess
         import tempfile
 
@@ -318,8 +336,9 @@ class NbvalChain:
             self._workdir = Path(tempfile.mkdtemp(prefix="labsqs-nbval-chain-"))
             env = {**os.environ, SECOND_CHAIN_ENV: "1"}
             with open(self.log, "wb") as log:  # the child keeps its own handle
-                self._proc = subprocess.Popen(self.command, cwd=self.rootdir, stdout=log,
-                                              stderr=subprocess.STDOUT, env=env)
+                self._proc = subprocess.Popen(  # Ctrl-C not ignored, even if this process was started so
+                    self.command, cwd=self.rootdir, stdout=log, stderr=subprocess.STDOUT, env=env,
+                    preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
     def wait(self) -> dict[tuple[str, str], tuple[str, str]]:
         """Start it if needed, wait until it ended; every cell's (outcome, report) by (notebook, cell)."""
@@ -380,7 +399,7 @@ def build(notebooks_dir: Path = NOTEBOOKS_DIR, check: bool = False) -> list[str]
     problems = []
     for source in sources(notebooks_dir):
         nb = nbformat.read(source, as_version=4)
-        problems += [f"{source.name}: {p}" for p in exercise_problems(nb)]
+        problems += [f"{source.name}: {p}" for p in exercise_problems(nb) + marker_problems(nb)]
         learner = learner_version(nb, source.name)
         problems += [f"{source.name} (learner): {p}" for p in learner_code_problems(learner)]
         target = learner_path(source)

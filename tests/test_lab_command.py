@@ -9,6 +9,7 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -24,9 +25,12 @@ def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_pat
     sqs_port, jupyter_port = engine.free_port(), engine.free_port()
     env = dict(os.environ, LABSQS_HOME=str(tmp_path), JUPYTER_CONFIG_DIR=str(tmp_path / "jcfg"))
     env.pop("LABSQS_ENDPOINT", None)
+    # (as in a terminal, Ctrl-C is not ignored: a run started in the background by a script, as `cmd &`
+    # without job control, would otherwise pass SIGINT on ignored, and `labsqs lab` could not see it)
     proc = subprocess.Popen(
         [LABSQS, "lab", "--engine", "moto", "--port", str(sqs_port), "--jupyter-port", str(jupyter_port)],
         env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, start_new_session=True,
+        preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL),
     )  # fmt: skip
     lines: list[str] = []
     try:
@@ -39,6 +43,8 @@ def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_pat
                 break
         else:
             raise AssertionError("no JupyterLab URL printed:\n" + "".join(lines[-20:]))
+        # keep reading: JupyterLab logs into the same pipe, and a full pipe would block it and `labsqs lab`
+        threading.Thread(target=lambda: lines.extend(proc.stdout), daemon=True).start()
         while not engine.listening_addresses(jupyter_port) and time.monotonic() < deadline:
             time.sleep(0.1)  # the URL is printed just before the socket shows in /proc/net/tcp
         assert engine.listening_addresses(jupyter_port) == {"127.0.0.1"}, "".join(lines)
@@ -50,7 +56,7 @@ def test_lab_starts_engine_and_jupyter_on_loopback_and_ctrl_c_stops_both(tmp_pat
         os.killpg(proc.pid, signal.SIGINT)
         rc = proc.wait(timeout=120)  # Jupyter and the engine each get 15 s to stop, then a kill
     # THEN both are gone: no listening port, no engine process
-    assert rc == 0
+    assert rc == 0, "".join(lines[-30:])
     assert engine.listening_addresses(jupyter_port) == set()
     assert engine.listening_addresses(sqs_port) == set()
     assert not engine.pid_alive(state.pid)

@@ -25,6 +25,7 @@ def test_lessons_have_sources():
 def test_exercises_have_checks_and_learner_notebook_is_built_from_the_source(source):
     nb = nbformat.read(source, as_version=4)
     assert lessons.exercise_problems(nb) == []
+    assert lessons.marker_problems(nb) == []
     learner = nbformat.read(lessons.learner_path(source), as_version=4)
     assert lessons.learner_code_problems(learner) == []
     built = nbformat.writes(lessons.learner_version(nb, source.name)) + "\n"
@@ -40,6 +41,19 @@ def test_rules_catch_a_check_that_is_missing_or_cannot_fail():
     problems = lessons.exercise_problems(nb)
     assert any("cannot fail" in p for p in problems) and any("without a check" in p for p in problems)
     assert lessons.exercise_problems(nbformat.v4.new_notebook(cells=[check])) != []
+
+
+def test_a_marker_with_text_after_it_is_caught_because_nbval_would_compare_the_output():
+    # GIVEN nbval's marker alone (obeyed), and one with its reason on the same line (silently not a marker)
+    good = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT\n# (timing)\n1")
+    bad = nbformat.v4.new_code_cell("# NBVAL_IGNORE_OUTPUT  (timing)\n1")
+    # THEN only the second is a problem, and the hint says where the reason goes
+    assert lessons.marker_problems(nbformat.v4.new_notebook(cells=[good])) == []
+    (problem,) = lessons.marker_problems(nbformat.v4.new_notebook(cells=[good, bad]))
+    assert problem.startswith("cell 1:") and "next comment line" in problem
+    from nbval import plugin  # the markers nbval knows, so the list here cannot drift from nbval's
+
+    assert set(lessons.NBVAL_MARKERS) <= set(plugin.comment_markers)
 
 
 def test_run_rules_catch_a_check_that_passes_blank_and_an_early_error():
