@@ -38,10 +38,10 @@ RUNS = pytest.StashKey[lessons.LearnerRuns]()
 ALONE_NBVAL = pytest.StashKey[set[str]]()  # node ids: nbval cells of run-alone lessons
 LESSON_BLOCK = pytest.StashKey[set[str]]()  # node ids: every lesson item (nbval cells and learner tests)
 SPARE = pytest.StashKey[lessons.SpareKernel]()
+BLOCK_TIMES = pytest.StashKey[list[float]]()  # monotonic: the lesson block's first setup, its last item's end
+CHAIN = pytest.StashKey[lessons.NbvalChain]()
 # nbval of these lessons runs in a second pytest process beside this one's chain (about half of the shared
 # chain's time, the calmer half: the timing-sensitive 02, 04, 05, 07 stay here); their cells report here
-CHAIN = pytest.StashKey[lessons.NbvalChain]()
-BLOCK_TIMES = pytest.StashKey[list[float]]()  # monotonic: the lesson block's first setup, its last item's end
 SECOND_CHAIN_LESSONS = ("06", "08", "11", "12", "13", "14", "15", "16")
 
 
